@@ -1,0 +1,1 @@
+"""Modules: the contract, finding them by name and version, loading them."""

@@ -1,0 +1,96 @@
+"""The module contract: ``@moduleinfo`` on a class, ``@serving`` on its serving method.
+
+Both decorators only record metadata on the decorated object; nothing else happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+ClassT = TypeVar("ClassT", bound=type)
+FuncT = TypeVar("FuncT", bound=Callable[..., Any])
+
+MODULE_INFO_ATTR = "_hub_module_info"
+SERVING_ATTR = "_hub_serving"
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What a module says about itself."""
+
+    name: str
+    version: str
+    summary: str = ""
+    author: str = ""
+    author_email: str = ""
+    type: str = ""
+
+    @property
+    def category(self) -> str:
+        """The first part of ``type``: ``nlp``, ``cv``, ..."""
+        return self.type.split("/", 1)[0] if self.type else ""
+
+
+@dataclass(frozen=True)
+class ServingSpec:
+    """How the server may call a serving method.
+
+    ``batch_arg`` names the list-valued argument whose items are independent inputs
+    (one result per item); requests that share every other argument can then be merged
+    into one call. ``aliases`` maps other request keys onto method arguments
+    (``{"text": "texts"}``) so both spellings batch together.
+    """
+
+    batch_arg: str | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    max_batch_size: int = 32
+
+
+def moduleinfo(
+    name: str,
+    version: str,
+    summary: str = "",
+    author: str = "",
+    author_email: str = "",
+    type: str = "",  # noqa: A002 - the reference's keyword
+) -> Callable[[ClassT], ClassT]:
+    """Mark a class as a hubserving module and record its metadata."""
+    info = ModuleInfo(name, version, summary, author, author_email, type)
+
+    def mark(cls: ClassT) -> ClassT:
+        setattr(cls, MODULE_INFO_ATTR, info)
+        return cls
+
+    return mark
+
+
+@overload
+def serving(func: FuncT) -> FuncT: ...
+@overload
+def serving(
+    *,
+    batch_arg: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+    max_batch_size: int = 32,
+) -> Callable[[FuncT], FuncT]: ...
+def serving(
+    func: FuncT | None = None,
+    *,
+    batch_arg: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+    max_batch_size: int = 32,
+) -> FuncT | Callable[[FuncT], FuncT]:
+    """Mark the method that ``POST /predict/<module>`` calls.
+
+    Use bare (``@serving``) or with batching metadata
+    (``@serving(batch_arg="texts", aliases={"text": "texts"})``).
+    """
+    spec = ServingSpec(batch_arg, dict(aliases or {}), max_batch_size)
+
+    def mark(method: FuncT) -> FuncT:
+        setattr(method, SERVING_ATTR, spec)
+        return method
+
+    return mark(func) if func is not None else mark
