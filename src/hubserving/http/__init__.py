@@ -1,0 +1,1 @@
+"""The HTTP front: the Starlette app, its routes and the index page."""

@@ -1,0 +1,22 @@
+"""What the routes read: the config, the worker pool, when the server started."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from hubserving.config import ServerConfig
+from hubserving.runtime.pool import WorkerPool
+
+
+@dataclass
+class ServingState:
+    """Shared by every route of one server."""
+
+    config: ServerConfig
+    pool: WorkerPool
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def module_names(self) -> frozenset[str]:
+        return frozenset(module.name for module in self.config.modules)

@@ -1,0 +1,150 @@
+"""Find installed modules by name and version without importing them.
+
+A module is a folder holding ``module.py`` with one class decorated by ``@moduleinfo(...)``.
+Its metadata is read with ``ast`` so that finding a module never imports a DL framework.
+Modules live in the package (built-ins) and under ``$HUB_HOME/modules/<name>[/<version>]/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from hubserving.errors import ModuleNotFound
+from hubserving.module.decorators import ModuleInfo
+from hubserving.module.requirement import Requirement
+
+MODULE_FILE = "module.py"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "modules"
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """A module found on disk: its metadata and the folder it lives in."""
+
+    info: ModuleInfo
+    directory: Path
+    builtin: bool = False
+
+    @property
+    def version(self) -> Version:
+        return Version(self.info.version)
+
+    def __str__(self) -> str:
+        return f"{self.info.name}=={self.info.version}"
+
+
+class ModuleFileError(Exception):
+    """A ``module.py`` that cannot be read as a hubserving module."""
+
+
+def read_module_info(directory: Path) -> ModuleInfo:
+    """The ``@moduleinfo(...)`` arguments of ``directory/module.py``, read statically."""
+    path = directory / MODULE_FILE
+    if not path.is_file():
+        raise ModuleFileError(f"{directory} has no {MODULE_FILE}: a module folder needs one")
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError) as error:
+        raise ModuleFileError(f"{path} cannot be parsed: {error}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for decorator in node.decorator_list:
+                if _is_moduleinfo_call(decorator):
+                    return _info_from_call(decorator, path)  # type: ignore[arg-type]
+    raise ModuleFileError(f"{path} has no class decorated with @moduleinfo(name=..., version=...)")
+
+
+def _is_moduleinfo_call(node: ast.expr) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "moduleinfo") or (
+        isinstance(func, ast.Attribute) and func.attr == "moduleinfo"
+    )
+
+
+def _info_from_call(call: ast.Call, path: Path) -> ModuleInfo:
+    fields: dict[str, str] = {}
+    for keyword in call.keywords:
+        try:
+            value = ast.literal_eval(keyword.value)
+        except ValueError:
+            raise ModuleFileError(f"{path}: @moduleinfo({keyword.arg}=...) must be a plain string") from None
+        if keyword.arg is not None:
+            fields[keyword.arg] = str(value)
+    for key in ("name", "version"):
+        if not fields.get(key):
+            raise ModuleFileError(f"{path}: @moduleinfo needs {key}=...")
+    try:
+        Version(fields["version"])
+    except InvalidVersion:
+        raise ModuleFileError(f"{path}: version {fields['version']!r} is not a version like 1.0.0") from None
+    known = {"name", "version", "summary", "author", "author_email", "type"}
+    return ModuleInfo(**{key: value for key, value in fields.items() if key in known})
+
+
+def _candidate_dirs(root: Path) -> Iterator[Path]:
+    """``root/<name>/module.py`` and ``root/<name>/<version>/module.py``."""
+    if not root.is_dir():
+        return
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir() or entry.name.startswith((".", "_")):
+            continue
+        if (entry / MODULE_FILE).is_file():
+            yield entry
+        for sub in sorted(entry.iterdir()):
+            if sub.is_dir() and (sub / MODULE_FILE).is_file():
+                yield sub
+
+
+@dataclass
+class Catalog:
+    """Every module found, and the folders that looked like modules but could not be read."""
+
+    sources: list[ModuleSource]
+    problems: list[str]
+
+    def resolve(self, requirement: Requirement) -> ModuleSource:
+        """The newest module matching ``requirement``, or ModuleNotFound that lists what exists."""
+        same_name = [source for source in self.sources if source.info.name == requirement.name]
+        matching = [s for s in same_name if requirement.version in (None, s.version)]
+        if matching:
+            return max(matching, key=lambda source: (source.version, not source.builtin))
+        if same_name:
+            versions = ", ".join(sorted({s.info.version for s in same_name}))
+            raise ModuleNotFound(
+                f"Module {requirement} is not installed; installed versions of {requirement.name}: {versions}"
+            )
+        raise ModuleNotFound(f"Module {requirement.name} is not installed. {self.describe()}")
+
+    def describe(self) -> str:
+        installed = ", ".join(sorted({str(source) for source in self.sources})) or "none"
+        text = f"Installed modules: {installed}."
+        if self.problems:
+            text += " Unreadable module folders: " + "; ".join(self.problems)
+        return text
+
+
+def discover(roots: Iterable[tuple[Path, bool]]) -> Catalog:
+    """Scan ``(folder, is_builtin)`` roots for modules."""
+    catalog = Catalog([], [])
+    for root, builtin in roots:
+        for directory in _candidate_dirs(root):
+            try:
+                catalog.sources.append(ModuleSource(read_module_info(directory), directory, builtin))
+            except ModuleFileError as error:
+                catalog.problems.append(str(error))
+    return catalog
+
+
+def source_from_directory(directory: Path) -> ModuleSource:
+    """A module given by folder (``init_args.directory``)."""
+    try:
+        return ModuleSource(read_module_info(directory.resolve()), directory.resolve())
+    except ModuleFileError as error:
+        raise ModuleNotFound(str(error)) from None

@@ -1,0 +1,82 @@
+"""The pid record ``$HUB_HOME/conf/serving_<port>.json``: how ``stop`` finds a running server."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from hubserving.paths import HubHome
+
+CREATE_TIME_TOLERANCE_S = 1.0
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    """The reference's fields (pid, module, start_time) plus what makes stop safe."""
+
+    pid: int
+    module: list[str] | None
+    start_time: float
+    port: int
+    host: str
+    process_create_time: float
+
+    @classmethod
+    def for_this_process(cls, modules: list[str], port: int, host: str, start_time: float) -> PidRecord:
+        pid = os.getpid()
+        return cls(pid, modules, start_time, port, host, psutil.Process(pid).create_time())
+
+
+def write_record(home: HubHome, record: PidRecord) -> Path:
+    """Write atomically, so a concurrent ``stop`` never reads half a file."""
+    path = home.pid_record(record.port)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(record), ensure_ascii=False), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def read_record(home: HubHome, port: int) -> PidRecord | None:
+    """The record for ``port``; None when there is none. A damaged record counts as stale."""
+    path = home.pid_record(port)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return PidRecord(
+            pid=int(data["pid"]),
+            module=data.get("module"),
+            start_time=float(data.get("start_time", 0.0)),
+            port=int(data.get("port", port)),
+            host=str(data.get("host", "")),
+            process_create_time=float(data.get("process_create_time", 0.0)),
+        )
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return PidRecord(pid=0, module=None, start_time=0.0, port=port, host="", process_create_time=0.0)
+
+
+def remove_record(home: HubHome, port: int, pid: int | None = None) -> None:
+    """Remove the record; with ``pid``, only if the record is still that process's."""
+    if pid is not None:
+        current = read_record(home, port)
+        if current is not None and current.pid != pid:
+            return
+    home.pid_record(port).unlink(missing_ok=True)
+
+
+def live_process(record: PidRecord) -> psutil.Process | None:
+    """The recorded server if it still runs; None if it exited or its pid now belongs to another process."""
+    if record.pid <= 0:
+        return None
+    try:
+        process = psutil.Process(record.pid)
+        if abs(process.create_time() - record.process_create_time) > CREATE_TIME_TOLERANCE_S:
+            return None
+        return process if process.status() != psutil.STATUS_ZOMBIE else None
+    except psutil.Error:
+        return None

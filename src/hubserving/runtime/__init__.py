@@ -1,0 +1,1 @@
+"""The process runtime: model workers, the pool that feeds them, batching."""

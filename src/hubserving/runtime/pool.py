@@ -1,0 +1,223 @@
+"""The front's pool of model worker processes: spawn, dispatch, time out, replace.
+
+Each worker is ``python -m hubserving.runtime.worker`` holding every module. The pool sends it
+raw request bodies and gets finished envelopes back. A worker that dies or wedges is replaced;
+the requests it held are answered with an error, never left hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hubserving import envelope
+from hubserving.errors import Code, HubServingError
+from hubserving.runtime.framing import FrameProtocol
+from hubserving.runtime.messages import (
+    ModuleDescription,
+    PredictCall,
+    PredictReply,
+    WorkerFailed,
+    WorkerReady,
+    WorkerSetup,
+)
+
+logger = logging.getLogger("hubserving.pool")
+
+RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class WorkerStartError(HubServingError):
+    """A worker could not load its modules."""
+
+
+class WorkerState(Enum):
+    STARTING = "starting"
+    READY = "ready"
+    DEAD = "dead"
+
+
+@dataclass
+class WorkerProcess:
+    """One worker as the front sees it."""
+
+    index: int
+    process: subprocess.Popen[bytes]
+    protocol: FrameProtocol
+    state: WorkerState = WorkerState.STARTING
+    in_flight: dict[int, asyncio.Future[PredictReply]] = field(default_factory=dict)
+    last_reply_s: float = field(default_factory=time.monotonic)
+    failure: str | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """What the pool needs beyond the worker setup."""
+
+    count: int
+    timeout_s: float
+    environment_for: Callable[[int], dict[str, str]]
+
+
+class WorkerPool:
+    """Spawns ``count`` workers and routes each request to the least busy ready one."""
+
+    def __init__(self, setup: WorkerSetup, settings: PoolSettings) -> None:
+        self.setup = setup
+        self.settings = settings
+        self.workers: dict[int, WorkerProcess] = {}
+        self.descriptions: tuple[ModuleDescription, ...] = ()
+        self.restarts = 0
+        self.stopping = False
+        self._request_ids = itertools.count(1)
+        self._ready_event = asyncio.Event()
+        self._start_failure: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready_event.is_set()
+
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers.values() if worker.state is not WorkerState.DEAD]
+
+    async def start(self) -> None:
+        for index in range(self.settings.count):
+            await self._spawn(index)
+
+    async def wait_ready(self) -> None:
+        """Return when every worker is ready; raise WorkerStartError if one failed to load."""
+        ready = asyncio.ensure_future(self._ready_event.wait())
+        done, _ = await asyncio.wait({ready, self._start_failure}, return_when=asyncio.FIRST_COMPLETED)
+        if self._start_failure in done:
+            ready.cancel()
+            raise WorkerStartError(self._start_failure.result())
+
+    async def _spawn(self, index: int) -> WorkerProcess:
+        parent_end, child_end = socket.socketpair()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hubserving.runtime.worker", str(child_end.fileno())],
+            pass_fds=[child_end.fileno()],
+            env=self.settings.environment_for(index),
+        )
+        child_end.close()
+        holder: list[WorkerProcess] = []
+        protocol = FrameProtocol(lambda message: self._on_message(holder[0], message),
+                                 lambda: self._on_closed(holder[0]))
+        worker = WorkerProcess(index, process, protocol)
+        holder.append(worker)
+        self.workers[index] = worker
+        loop = asyncio.get_running_loop()
+        await loop.create_unix_connection(lambda: protocol, sock=parent_end)
+        protocol.send(self.setup)
+        return worker
+
+    def _on_message(self, worker: WorkerProcess, message: object) -> None:
+        if isinstance(message, PredictReply):
+            worker.last_reply_s = time.monotonic()
+            future = worker.in_flight.pop(message.request_id, None)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif isinstance(message, WorkerReady):
+            worker.state = WorkerState.READY
+            worker.last_reply_s = time.monotonic()
+            self.descriptions = message.modules
+            logger.info("worker %d (pid %d) is ready", worker.index, worker.pid)
+            if all(w.state is WorkerState.READY for w in self.workers.values()):
+                self._ready_event.set()
+        elif isinstance(message, WorkerFailed):
+            worker.failure = message.message
+
+    def _on_closed(self, worker: WorkerProcess) -> None:
+        was_ready = worker.state is WorkerState.READY
+        worker.state = WorkerState.DEAD
+        code = worker.process.poll()
+        for future in worker.in_flight.values():
+            if not future.done():
+                future.set_result(self._lost_reply(worker))
+        worker.in_flight.clear()
+        if self.stopping:
+            return
+        if not was_ready and not self.ready and not self._start_failure.done():
+            reason = worker.failure or f"the worker exited (code {code}) while loading modules; see the log above"
+            self._start_failure.set_result(reason)
+            return
+        logger.error("worker %d (pid %d) died (exit code %s); starting a new one", worker.index, worker.pid, code)
+        asyncio.get_running_loop().create_task(self._replace(worker))
+
+    def _lost_reply(self, worker: WorkerProcess) -> PredictReply:
+        message = f"the worker process handling this request died (pid {worker.pid}); it is being replaced, retry"
+        return PredictReply(0, 503, envelope.failure(Code.WORKER_LOST, message))
+
+    async def _replace(self, dead: WorkerProcess) -> None:
+        await asyncio.to_thread(_reap, dead.process)
+        delay = RESTART_DELAYS_S[min(self.restarts, len(RESTART_DELAYS_S) - 1)]
+        self.restarts += 1
+        await asyncio.sleep(delay)
+        if not self.stopping:
+            await self._spawn(dead.index)
+
+    def _choose(self) -> WorkerProcess | None:
+        ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
+        return min(ready, key=lambda w: len(w.in_flight)) if ready else None
+
+    async def predict(self, module: str, body: bytes) -> PredictReply:
+        """Send one request body to a worker and wait (bounded) for its envelope."""
+        worker = self._choose()
+        if worker is None:
+            message = "the models are still loading; retry shortly" if not self.ready else "no worker is ready"
+            return PredictReply(0, 503, envelope.failure(Code.NOT_READY, message))
+        request_id = next(self._request_ids)
+        future: asyncio.Future[PredictReply] = asyncio.get_running_loop().create_future()
+        worker.in_flight[request_id] = future
+        worker.protocol.send(PredictCall(request_id, module, body))
+        try:
+            return await asyncio.wait_for(future, self.settings.timeout_s)
+        except asyncio.TimeoutError:
+            worker.in_flight.pop(request_id, None)
+            self._kill_if_wedged(worker)
+            message = (f"{module} did not answer within {self.settings.timeout_s:g} s; "
+                       "raise the server's timeout (--timeout or config \"timeout\") or send less work")
+            return PredictReply(request_id, 504, envelope.failure(Code.TIMEOUT, message))
+
+    def _kill_if_wedged(self, worker: WorkerProcess) -> None:
+        """A worker that answered nothing for a whole timeout is stuck: replace it."""
+        if worker.state is WorkerState.READY and time.monotonic() - worker.last_reply_s >= self.settings.timeout_s:
+            logger.error("worker %d (pid %d) answered nothing for %.0f s; killing it",
+                         worker.index, worker.pid, self.settings.timeout_s)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Close every worker's socket (which ends it), then make sure each process is gone."""
+        self.stopping = True
+        for worker in self.workers.values():
+            worker.protocol.close()
+        await asyncio.gather(*(asyncio.to_thread(_reap, w.process, grace_s) for w in self.workers.values()))
+
+
+def _reap(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """Wait for a process to end; terminate, then kill, one that does not."""
+    for action in (None, process.terminate, process.kill):
+        if action is not None:
+            with contextlib.suppress(ProcessLookupError):
+                action()
+        try:
+            process.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue

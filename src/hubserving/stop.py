@@ -1,0 +1,82 @@
+"""``hub serving stop``: end the server recorded for a port, its workers, and free the port."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import psutil
+
+from hubserving.paths import HubHome
+from hubserving.pidrecord import live_process, read_record, remove_record
+
+POLL_S = 0.1
+
+
+class StopOutcome(Enum):
+    NO_RECORD = "no_record"
+    ALREADY_STOPPED = "already_stopped"
+    STOPPED = "stopped"
+    KILLED = "killed"
+
+
+@dataclass(frozen=True)
+class StopResult:
+    outcome: StopOutcome
+    pids: tuple[int, ...] = ()
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing accepts connections on ``port`` on this machine."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(processes, timeout=timeout_s)
+    return list(alive)
+
+
+def _wait_port(port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not port_is_free(port) and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+
+
+def stop_server(home: HubHome, port: int, announce: Callable[[], None] = lambda: None,
+                grace_s: float = 40.0) -> StopResult:
+    """SIGTERM the recorded server, wait (bounded) for it and every worker, kill what remains."""
+    record = read_record(home, port)
+    if record is None:
+        return StopResult(StopOutcome.NO_RECORD)
+    server = live_process(record)
+    if server is None:
+        remove_record(home, port)
+        return StopResult(StopOutcome.ALREADY_STOPPED)
+    try:
+        family = [server, *server.children(recursive=True)]
+    except psutil.Error:
+        family = [server]
+    pids = tuple(process.pid for process in family)
+    announce()
+    try:
+        server.terminate()
+    except psutil.NoSuchProcess:
+        pass
+    outcome = StopOutcome.STOPPED
+    alive = _wait_gone(family, grace_s)
+    if alive:
+        for process in alive:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        _wait_gone(alive, 5.0)
+        outcome = StopOutcome.KILLED
+    _wait_port(port, 5.0)
+    remove_record(home, port)
+    return StopResult(outcome, pids)
