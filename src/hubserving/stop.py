@@ -36,9 +36,22 @@ def port_is_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _running(process: psutil.Process) -> bool:
+    """Alive and not a zombie (a zombie has exited; only its parent has not collected it yet)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _wait_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
-    _, alive = psutil.wait_procs(processes, timeout=timeout_s)
-    return list(alive)
+    """The processes still running after waiting up to ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    alive = [process for process in processes if _running(process)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        alive = [process for process in alive if _running(process)]
+    return alive
 
 
 def _wait_port(port: int, timeout_s: float) -> None:

@@ -34,7 +34,7 @@ async def health(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     """Ready only when every module in every worker is loaded."""
     pool = _state(request).pool
-    if pool.ready and pool.pids():
+    if pool.ready:
         return _json({"status": "ready", "workers": len(pool.pids())})
     return _json({"status": "loading", "workers": len(pool.pids())}, 503)
 

@@ -90,7 +90,9 @@ class WorkerPool:
 
     @property
     def ready(self) -> bool:
-        return self._ready_event.is_set()
+        """Every worker has loaded every module (false while one is being replaced)."""
+        workers = self.workers.values()
+        return len(workers) == self.settings.count and all(w.state is WorkerState.READY for w in workers)
 
     def pids(self) -> list[int]:
         return [worker.pid for worker in self.workers.values() if worker.state is not WorkerState.DEAD]
@@ -152,7 +154,7 @@ class WorkerPool:
         worker.in_flight.clear()
         if self.stopping:
             return
-        if not was_ready and not self.ready and not self._start_failure.done():
+        if not was_ready and not self._ready_event.is_set() and not self._start_failure.done():
             reason = worker.failure or f"the worker exited (code {code}) while loading modules; see the log above"
             self._start_failure.set_result(reason)
             return
@@ -179,7 +181,7 @@ class WorkerPool:
         """Send one request body to a worker and wait (bounded) for its envelope."""
         worker = self._choose()
         if worker is None:
-            message = "the models are still loading; retry shortly" if not self.ready else "no worker is ready"
+            message = "the models are loading (or a worker is being replaced); retry shortly"
             return PredictReply(0, 503, envelope.failure(Code.NOT_READY, message))
         request_id = next(self._request_ids)
         future: asyncio.Future[PredictReply] = asyncio.get_running_loop().create_future()
