@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,27 +31,39 @@ def hub_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hubserving", *args]
 
 
-def run_hub(args: Sequence[str], hub_home: Path, timeout_s: float = 60, cwd: Path | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def run_hub(
+    args: Sequence[str], hub_home: Path, timeout_s: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a ``hub`` command to completion."""
     env = {**os.environ, "HUB_HOME": str(hub_home)}
-    return subprocess.run(hub_command(*args), capture_output=True, text=True, timeout=timeout_s, env=env,
-                          cwd=cwd)
+    return subprocess.run(
+        hub_command(*args), capture_output=True, text=True, timeout=timeout_s, env=env, cwd=cwd
+    )
 
 
 class ServerProcess:
     """A running ``hub serving start``; use as a context manager."""
 
-    def __init__(self, args: Sequence[str], hub_home: Path, port: int, cwd: Path | None = None,
-                 ready_timeout_s: float = 120) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        hub_home: Path,
+        port: int,
+        cwd: Path | None = None,
+        ready_timeout_s: float = 120,
+    ) -> None:
         self.port = port
         self.hub_home = hub_home
         self.url = f"http://127.0.0.1:{port}"
         self.ready_timeout_s = ready_timeout_s
         env = {**os.environ, "HUB_HOME": str(hub_home)}
         self.process = subprocess.Popen(
-            hub_command("serving", "start", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, cwd=cwd,
+            hub_command("serving", "start", *args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
         )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 
@@ -87,15 +100,11 @@ class ServerProcess:
         family = self.family()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
         for process in family:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
-            except psutil.NoSuchProcess:
-                pass
         self.client.close()
 
     def __enter__(self) -> ServerProcess:

@@ -81,8 +81,10 @@ def test_stop_without_a_server_on_that_port(hub_home: Path) -> None:
     port = free_port()
     result = run_hub(["serving", "stop", "--port", str(port)], hub_home)
     assert result.returncode != 0
-    assert result.stdout.strip() == (f"PaddleHub Serving config file is not exists, please confirm the port "
-                                     f"[{port}] you specified is correct.")
+    assert result.stdout.strip() == (
+        f"PaddleHub Serving config file is not exists, please confirm the port "
+        f"[{port}] you specified is correct."
+    )
 
 
 def test_version_flag(hub_home: Path) -> None:

@@ -11,10 +11,14 @@ from hubserving.errors import ConfigError
 
 SEED_CONFIG = {
     "modules_info": {
-        "lac": {"init_args": {"version": "2.1.0", "user_dict": "./dict.txt"},
-                "predict_args": {"batch_size": 1, "use_gpu": False}},
-        "yolov3_darknet53_coco2017": {"init_args": {"version": "1.0.0"},
-                                      "predict_args": {"batch_size": 1, "use_gpu": False}},
+        "lac": {
+            "init_args": {"version": "2.1.0", "user_dict": "./dict.txt"},
+            "predict_args": {"batch_size": 1, "use_gpu": False},
+        },
+        "yolov3_darknet53_coco2017": {
+            "init_args": {"version": "1.0.0"},
+            "predict_args": {"batch_size": 1, "use_gpu": False},
+        },
     },
     "port": 8866,
     "use_multiprocess": False,
@@ -73,8 +77,14 @@ def test_bad_config_names_the_key(data: object, key: str) -> None:
 
 
 def test_batching_config() -> None:
-    config = config_from_json({"modules_info": {
-        "a": {"batching": {"max_batch_size": 16, "max_wait_ms": 2}}, "b": {"batching": False}}})
+    config = config_from_json(
+        {
+            "modules_info": {
+                "a": {"batching": {"max_batch_size": 16, "max_wait_ms": 2}},
+                "b": {"batching": False},
+            }
+        }
+    )
     assert config.modules[0].batching.max_batch_size == 16 and config.modules[0].batching.max_wait_ms == 2
     assert config.modules[1].batching.enabled is False
 
@@ -84,7 +94,7 @@ def test_config_file_errors_say_what_is_wrong(tmp_path: Path) -> None:
         load_config_file(tmp_path / "missing.json")
     broken = tmp_path / "broken.json"
     broken.write_text('{"modules_info": {', encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid JSON.*line 1"):
+    with pytest.raises(ConfigError, match=r"not valid JSON.*line 1"):
         load_config_file(broken)
     good = tmp_path / "good.json"
     good.write_text(json.dumps(SEED_CONFIG), encoding="utf-8")

@@ -20,4 +20,7 @@ def test_numpy_values_become_json() -> None:
 
 def test_failure_envelope_carries_code_and_message() -> None:
     assert orjson.loads(envelope.failure(Code.MODULE_NOT_AVAILABLE, "Module x is not available.")) == {
-        "msg": "Module x is not available.", "results": "", "status": "111"}
+        "msg": "Module x is not available.",
+        "results": "",
+        "status": "111",
+    }

@@ -30,7 +30,9 @@ def test_unknown_version_lists_installed_versions() -> None:
 
 
 def test_unknown_module_lists_what_is_installed() -> None:
-    with pytest.raises(ModuleNotFound, match=r"Module nothere is not installed\. Installed modules:.*echo==1\.0\.0"):
+    with pytest.raises(
+        ModuleNotFound, match=r"Module nothere is not installed\. Installed modules:.*echo==1\.0\.0"
+    ):
         catalog().resolve(parse_requirement("nothere"))
 
 
@@ -45,11 +47,13 @@ def test_builtin_lac_is_found_without_importing_paddle() -> None:
 def test_metadata_is_read_statically(tmp_path: Path) -> None:
     (tmp_path / "module.py").write_text(
         "import not_installed_anywhere\nfrom hubserving import moduleinfo\n"
-        "@moduleinfo(name='x', version='0.3', type='cv/classification')\nclass X: pass\n", encoding="utf-8")
+        "@moduleinfo(name='x', version='0.3', type='cv/classification')\nclass X: pass\n",
+        encoding="utf-8",
+    )
     info = read_module_info(tmp_path)
     assert (info.name, info.version, info.category) == ("x", "0.3", "cv")
 
 
 def test_folder_without_module_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(ModuleNotFound, match="has no module.py"):
+    with pytest.raises(ModuleNotFound, match=r"has no module\.py"):
         source_from_directory(tmp_path)

@@ -15,12 +15,18 @@ from hubserving.runtime.messages import PredictCall
 ECHO = Path(__file__).parent / "fixtures" / "modules" / "echo"
 
 
-def handler(batching: bool = True, max_batch_size: int = 8, predict_args: dict | None = None) -> ModuleHandler:
-    return ModuleHandler("echo", load_module(ECHO, {}), predict_args or {}, BatchPolicy(batching, max_batch_size))
+def handler(
+    batching: bool = True, max_batch_size: int = 8, predict_args: dict | None = None
+) -> ModuleHandler:
+    return ModuleHandler(
+        "echo", load_module(ECHO, {}), predict_args or {}, BatchPolicy(batching, max_batch_size)
+    )
 
 
 def calls(*bodies: object) -> list[PredictCall]:
-    return [PredictCall(i, "echo", b if isinstance(b, bytes) else orjson.dumps(b)) for i, b in enumerate(bodies)]
+    return [
+        PredictCall(i, "echo", b if isinstance(b, bytes) else orjson.dumps(b)) for i, b in enumerate(bodies)
+    ]
 
 
 def decoded(replies):  # type: ignore[no-untyped-def]
@@ -35,7 +41,9 @@ def test_concurrent_requests_become_one_call_and_split_back_in_order() -> None:
 
 
 def test_requests_with_different_arguments_are_not_merged() -> None:
-    replies = decoded(handler().handle(calls({"texts": ["a"]}, {"texts": ["b"], "upper": True}, {"texts": ["c"]})))
+    replies = decoded(
+        handler().handle(calls({"texts": ["a"]}, {"texts": ["b"], "upper": True}, {"texts": ["c"]}))
+    )
     texts = [[r["text"] for r in body["results"]] for _, body in replies]
     assert texts == [["a"], ["B"], ["c"]]
     assert replies[0][1]["results"][0]["calls"] == replies[2][1]["results"][0]["calls"]
@@ -43,7 +51,9 @@ def test_requests_with_different_arguments_are_not_merged() -> None:
 
 
 def test_batches_respect_max_batch_size() -> None:
-    replies = decoded(handler(max_batch_size=3).handle(calls(*({"texts": [str(i), str(i)]} for i in range(4)))))
+    replies = decoded(
+        handler(max_batch_size=3).handle(calls(*({"texts": [str(i), str(i)]} for i in range(4))))
+    )
     call_numbers = [body["results"][0]["calls"] for _, body in replies]
     assert call_numbers == [1, 2, 3, 4]  # two items each, three allowed: one request per call
     assert [body["results"][1]["text"] for _, body in replies] == ["0", "1", "2", "3"]
@@ -92,14 +102,17 @@ def test_numpy_results_become_json_and_chinese_stays_utf8() -> None:
 
 def test_unserialisable_result_is_a_500_that_says_so() -> None:
     h = handler()
-    h.loaded = h.loaded.__class__(h.loaded.info, lambda texts: [object() for _ in texts], h.loaded.spec,
-                                  h.loaded.signature)
+    h.loaded = h.loaded.__class__(
+        h.loaded.info, lambda texts: [object() for _ in texts], h.loaded.spec, h.loaded.signature
+    )
     [(status, envelope)] = decoded(h.handle(calls({"texts": ["a"]})))
     assert status == 500 and "cannot be sent as JSON" in envelope["msg"]
 
 
 def test_wrong_result_count_fails_the_batch_clearly() -> None:
     h = handler()
-    h.loaded = h.loaded.__class__(h.loaded.info, lambda texts: [np.int64(1)], h.loaded.spec, h.loaded.signature)
+    h.loaded = h.loaded.__class__(
+        h.loaded.info, lambda texts: [np.int64(1)], h.loaded.spec, h.loaded.signature
+    )
     replies = decoded(h.handle(calls({"texts": ["a"]}, {"texts": ["b"]})))
     assert all(status == 500 and "returned 1 results for 2 inputs" in body["msg"] for status, body in replies)

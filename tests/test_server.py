@@ -30,26 +30,31 @@ def test_predict_returns_the_envelope_and_errors_keep_the_server_serving(hub_hom
         assert missing.json() == {"msg": "Module nothere is not available.", "results": "", "status": "111"}
         form = server.client.post("/predict/echo", data={"texts": "a"})
         assert form.status_code == 415 and form.json()["status"] == "112"
-        broken = server.client.post("/predict/echo", content=b'{"texts": [', headers={"content-type":
-                                                                                         "application/json"})
+        broken = server.client.post(
+            "/predict/echo", content=b'{"texts": [', headers={"content-type": "application/json"}
+        )
         assert broken.status_code == 400 and broken.json()["status"] == "113"
         not_object = server.post("echo", ["a"])
         assert not_object.status_code == 400 and not_object.json()["status"] == "114"
         unknown = server.post("echo", {"texts": ["a"], "size": 3})
         assert unknown.status_code == 400
-        assert unknown.json()["msg"] == "echo.echo() does not take 'size'; it accepts: texts, upper, sleep_s, crash"
+        assert (
+            unknown.json()["msg"]
+            == "echo.echo() does not take 'size'; it accepts: texts, upper, sleep_s, crash"
+        )
 
         assert server.post("echo", {"text": ["again"]}).json()["results"][0]["text"] == "again"
         page = server.client.get("/")
         assert page.status_code == 200 and "echo" in page.text and "1.0.0" in page.text
         described = server.client.get("/modules").json()["modules"][0]
-        assert described["name"] == "echo" and [p["name"] for p in described["parameters"]][0] == "texts"
+        assert described["name"] == "echo" and next(p["name"] for p in described["parameters"]) == "texts"
 
 
 def test_stop_prints_the_reference_line_and_leaves_nothing_behind(hub_home: Path) -> None:
     port = free_port()
-    with ServerProcess(["-m", "echo", "-p", str(port), "--use_multiprocess", "--workers", "2"], hub_home,
-                       port) as server:
+    with ServerProcess(
+        ["-m", "echo", "-p", str(port), "--use_multiprocess", "--workers", "2"], hub_home, port
+    ) as server:
         family = server.family()
         assert len(family) == 3  # the front and two workers
         record = json.loads((hub_home / "conf" / f"serving_{port}.json").read_text(encoding="utf-8"))
@@ -58,7 +63,9 @@ def test_stop_prints_the_reference_line_and_leaves_nothing_behind(hub_home: Path
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "PaddleHub Serving will stop."
         assert server.process.wait(timeout=10) == 0
-        assert not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in family)
+        assert not any(
+            process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in family
+        )
         assert port_is_free(port)
         assert not (hub_home / "conf" / f"serving_{port}.json").exists()
 
@@ -80,8 +87,14 @@ def test_stale_record_and_reused_pid_are_not_signalled(hub_home: Path) -> None:
     conf = hub_home / "conf"
     conf.mkdir(parents=True)
     bystander = psutil.Process(os.getpid())  # a live process that is not a hubserving server
-    record = {"pid": bystander.pid, "module": ["echo==1.0.0"], "start_time": time.time(), "port": port,
-              "host": "0.0.0.0", "process_create_time": bystander.create_time() - 1000}
+    record = {
+        "pid": bystander.pid,
+        "module": ["echo==1.0.0"],
+        "start_time": time.time(),
+        "port": port,
+        "host": "0.0.0.0",
+        "process_create_time": bystander.create_time() - 1000,
+    }
     (conf / f"serving_{port}.json").write_text(json.dumps(record), encoding="utf-8")
     result = run_hub(["serving", "stop", "--port", str(port)], hub_home)
     assert result.returncode == 0 and result.stdout.strip() == "PaddleHub Serving has been stopped."
@@ -90,8 +103,10 @@ def test_stale_record_and_reused_pid_are_not_signalled(hub_home: Path) -> None:
 
 def test_multiprocess_spreads_load_and_replaces_a_killed_worker(hub_home: Path) -> None:
     port = free_port()
-    with ServerProcess(["-m", "echo", "-p", str(port), "--use_multiprocess", "--workers", "2"], hub_home,
-                       port) as server:
+    with ServerProcess(
+        ["-m", "echo", "-p", str(port), "--use_multiprocess", "--workers", "2"], hub_home, port
+    ) as server:
+
         def ask(i: int) -> httpx.Response:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 return client.post("/predict/echo", json={"texts": [str(i)], "sleep_s": 0.05})
@@ -143,9 +158,17 @@ def test_timeout_answers_504_and_the_server_recovers(hub_home: Path) -> None:
 
 def test_config_file_with_two_versions_and_predict_args(hub_home: Path, tmp_path: Path) -> None:
     port = free_port()
-    config = {"modules_info": {"versioned": {"init_args": {"version": "1.0.0"}},
-                               "echo": {"init_args": {"prefix": ">"}, "predict_args": {"upper": True}}},
-              "port": port, "host": "127.0.0.1", "use_multiprocess": True, "workers": 2, "timeout": 30}
+    config = {
+        "modules_info": {
+            "versioned": {"init_args": {"version": "1.0.0"}},
+            "echo": {"init_args": {"prefix": ">"}, "predict_args": {"upper": True}},
+        },
+        "port": port,
+        "host": "127.0.0.1",
+        "use_multiprocess": True,
+        "workers": 2,
+        "timeout": 30,
+    }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     with ServerProcess(["-c", str(path)], hub_home, port) as server:

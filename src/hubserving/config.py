@@ -84,7 +84,7 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     """``"0,1"``, ``[0, 1]`` or ``0`` as a tuple of card indices."""
     items: Sequence[object]
     if isinstance(value, bool):
-        raise ConfigError(f"{key} must be card numbers like \"0,1\", not {value!r}")
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {value!r}')
     if isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
@@ -92,15 +92,15 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     elif isinstance(value, list):
         items = value
     else:
-        raise ConfigError(f"{key} must be card numbers like \"0,1\", not {value!r}")
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {value!r}')
     cards: list[int] = []
     for item in items:
         text = str(item)
         if isinstance(item, bool) or not text.isdigit():
-            raise ConfigError(f"{key}: {item!r} is not a card number; use non-negative integers like \"0,1\"")
+            raise ConfigError(f'{key}: {item!r} is not a card number; use non-negative integers like "0,1"')
         cards.append(int(text))
     if not cards or len(set(cards)) != len(cards):
-        raise ConfigError(f"{key} must list each card once, like \"0,1\"; got {value!r}")
+        raise ConfigError(f'{key} must list each card once, like "0,1"; got {value!r}')
     return tuple(cards)
 
 
@@ -124,7 +124,9 @@ def check_timeout(timeout: object, key: str = "timeout") -> float:
 
 def check_modules(modules: Sequence[ModuleConfig]) -> tuple[ModuleConfig, ...]:
     if not modules:
-        raise ConfigError("nothing to serve: give modules with -m lac [other==1.0.0 ...] or a config file with -c")
+        raise ConfigError(
+            "nothing to serve: give modules with -m lac [other==1.0.0 ...] or a config file with -c"
+        )
     names = [module.name for module in modules]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -139,7 +141,7 @@ def modules_from_requirements(texts: Sequence[str]) -> tuple[ModuleConfig, ...]:
 
 
 def _expect_type(value: object, kind: type | tuple[type, ...], key: str, what: str) -> None:
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{key} must be {what}, not {json.dumps(value, ensure_ascii=False)}")
 
 

@@ -5,10 +5,10 @@ Errors become responses in exactly two places: the HTTP layer and the CLI.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Code(str, Enum):
+class Code(StrEnum):
     """The envelope's ``status`` field. 101/111/112 are the reference's; the rest are ours."""
 
     OK = "0"

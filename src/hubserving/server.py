@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -105,8 +105,10 @@ class FrontServer(uvicorn.Server):
 def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, elapsed_s: float) -> None:
     shown_host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
     base = f"http://{shown_host}:{config.port}"
-    lines = [f"hubserving {__version__} is serving ({config.mode}) on {config.host}:{config.port}, "
-             f"ready in {elapsed_s:.1f} s:"]
+    lines = [
+        f"hubserving {__version__} is serving ({config.mode}) on {config.host}:{config.port}, "
+        f"ready in {elapsed_s:.1f} s:"
+    ]
     lines += [f"  {m.source}  ->  POST {base}/predict/{m.config.name}" for m in resolved]
     lines += [f"Page: {base}/   Stop: Ctrl+C, or `hub serving stop --port {config.port}`"]
     print("\n".join(lines), file=out, flush=True)
@@ -120,15 +122,25 @@ def _environment_for(config: ServerConfig) -> PoolSettings:
     return PoolSettings(config.worker_count, config.timeout_s, environment)
 
 
-async def run_server(config: ServerConfig, resolved: list[ResolvedModule], sock: socket.socket,
-                     home: HubHome, out: TextIO) -> int:
+async def run_server(
+    config: ServerConfig, resolved: list[ResolvedModule], sock: socket.socket, home: HubHome, out: TextIO
+) -> int:
     """Serve until a signal; return the process exit code."""
     started = time.time()
-    pool = WorkerPool(WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu), _environment_for(config))
-    server = FrontServer(uvicorn.Config(
-        create_app(ServingState(config, pool)), lifespan="off", log_level="warning", access_log=False,
-        http="httptools", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False,
-    ))
+    pool = WorkerPool(
+        WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu), _environment_for(config)
+    )
+    server = FrontServer(
+        uvicorn.Config(
+            create_app(ServingState(config, pool)),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            http="httptools",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            server_header=False,
+        )
+    )
     stop_requested = asyncio.Event()
 
     def on_signal() -> None:
@@ -182,7 +194,8 @@ def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
         sock.close()
 
 
-def _loop_factory():  # type: ignore[no-untyped-def]
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (not on Windows)."""
     try:
         import uvloop
     except ImportError:

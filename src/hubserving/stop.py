@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -60,8 +61,9 @@ def _wait_port(port: int, timeout_s: float) -> None:
         time.sleep(POLL_S)
 
 
-def stop_server(home: HubHome, port: int, announce: Callable[[], None] = lambda: None,
-                grace_s: float = 40.0) -> StopResult:
+def stop_server(
+    home: HubHome, port: int, announce: Callable[[], None] = lambda: None, grace_s: float = 40.0
+) -> StopResult:
     """SIGTERM the recorded server, wait (bounded) for it and every worker, kill what remains."""
     record = read_record(home, port)
     if record is None:
@@ -76,18 +78,14 @@ def stop_server(home: HubHome, port: int, announce: Callable[[], None] = lambda:
         family = [server]
     pids = tuple(process.pid for process in family)
     announce()
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         server.terminate()
-    except psutil.NoSuchProcess:
-        pass
     outcome = StopOutcome.STOPPED
     alive = _wait_gone(family, grace_s)
     if alive:
         for process in alive:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
-            except psutil.NoSuchProcess:
-                pass
         _wait_gone(alive, 5.0)
         outcome = StopOutcome.KILLED
     _wait_port(port, 5.0)

@@ -34,22 +34,37 @@ def build_parser() -> argparse.ArgumentParser:
     serving = commands.add_parser("serving", help="start or stop a prediction server")
     actions = serving.add_subparsers(dest="action", required=True)
 
-    start = actions.add_parser("start", help="serve modules on a port",
-                               description="Serve modules: hub serving start -m lac [-p 8866]")
-    start.add_argument("-m", "--modules", nargs="+", metavar="NAME[==VERSION]",
-                       help="modules to serve, e.g. -m lac senta_bilstm==1.2.0")
+    start = actions.add_parser(
+        "start",
+        help="serve modules on a port",
+        description="Serve modules: hub serving start -m lac [-p 8866]",
+    )
+    start.add_argument(
+        "-m",
+        "--modules",
+        nargs="+",
+        metavar="NAME[==VERSION]",
+        help="modules to serve, e.g. -m lac senta_bilstm==1.2.0",
+    )
     start.add_argument("-c", "--config", help="a config.json; the other start flags are then ignored")
     start.add_argument("-p", "--port", type=int, default=None, help="port (default 8866)")
     start.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
     start.add_argument("--use_multiprocess", action="store_true", help="one worker process per --workers")
-    start.add_argument("-w", "--workers", type=int, default=None,
-                       help=f"worker processes with --use_multiprocess (default 2*cpu_count-1 = {default_workers()})")
+    start.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes with --use_multiprocess (default 2*cpu_count-1 = {default_workers()})",
+    )
     start.add_argument("--use_gpu", action="store_true", help="predict on GPU cards (one worker per card)")
     start.add_argument("-i", "--gpu", default=None, help="GPU cards, e.g. 0,1 (default 0)")
     start.add_argument("--timeout", type=float, default=None, help="seconds a request may take (default 60)")
 
     stop = actions.add_parser("stop", help="stop the server on a port")
-    stop.add_argument("-p", "--port", type=int, default=8866, help="port of the server to stop (default 8866)")
+    stop.add_argument(
+        "-p", "--port", type=int, default=8866, help="port of the server to stop (default 8866)"
+    )
     return parser
 
 
@@ -67,14 +82,18 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]
             host=args.host or "0.0.0.0",
             port=check_port(args.port if args.port is not None else 8866, "--port"),
             use_multiprocess=args.use_multiprocess,
-            workers=check_workers(args.workers, "--workers") if args.workers is not None else default_workers(),
+            workers=check_workers(args.workers, "--workers")
+            if args.workers is not None
+            else default_workers(),
             use_gpu=args.use_gpu,
             gpu=parse_gpu(args.gpu if args.gpu is not None else "0", "--gpu"),
             timeout_s=check_timeout(args.timeout, "--timeout") if args.timeout is not None else 60.0,
         )
     else:
-        raise ConfigError("nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
-                          "or a config file with -c config.json")
+        raise ConfigError(
+            "nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
+            "or a config file with -c config.json"
+        )
     return _platform_adjusted(config, warnings), warnings
 
 
@@ -101,10 +120,14 @@ def run_stop(args: argparse.Namespace) -> int:
     from hubserving.stop import StopOutcome, stop_server
 
     port = check_port(args.port, "--port")
-    result = stop_server(HubHome.from_env(), port, announce=lambda: print("PaddleHub Serving will stop.", flush=True))
+    result = stop_server(
+        HubHome.from_env(), port, announce=lambda: print("PaddleHub Serving will stop.", flush=True)
+    )
     if result.outcome is StopOutcome.NO_RECORD:
-        print(f"PaddleHub Serving config file is not exists, please confirm the port [{port}] "
-              "you specified is correct.")
+        print(
+            f"PaddleHub Serving config file is not exists, please confirm the port [{port}] "
+            "you specified is correct."
+        )
         return 1
     if result.outcome is StopOutcome.ALREADY_STOPPED:
         print("PaddleHub Serving has been stopped.")

@@ -60,16 +60,23 @@ def server_summary(state: ServingState) -> dict[str, Any]:
 async def modules(request: Request) -> Response:
     """The loaded modules and their serving methods' arguments, for scripts and the web page."""
     state = _state(request)
-    return _json({"server": server_summary(state),
-                  "modules": [describe_module(d) for d in state.pool.descriptions]})
+    return _json(
+        {"server": server_summary(state), "modules": [describe_module(d) for d in state.pool.descriptions]}
+    )
 
 
 def _module_row(description: ModuleDescription) -> str:
     arguments = ", ".join(
-        p.name if p.required else f"{p.name}={envelope.dumps(p.default).decode()}" for p in description.parameters
+        p.name if p.required else f"{p.name}={envelope.dumps(p.default).decode()}"
+        for p in description.parameters
     )
-    cells = (description.name, description.version, description.category, description.summary,
-             f"POST /predict/{description.name}  ({description.method}({arguments}))")
+    cells = (
+        description.name,
+        description.version,
+        description.category,
+        description.summary,
+        f"POST /predict/{description.name}  ({description.method}({arguments}))",
+    )
     return "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
 
 
@@ -78,11 +85,14 @@ async def index(request: Request) -> Response:
     state = _state(request)
     summary = server_summary(state)
     rows = "\n".join(_module_row(d) for d in state.pool.descriptions) or (
-        "<tr><td colspan=5>models are loading…</td></tr>")
+        "<tr><td colspan=5>models are loading…</td></tr>"
+    )
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hubserving</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}
+td,th{{border:1px solid #ccc;padding:.3em .6em}}
 table{{border-collapse:collapse}}code{{background:#f4f4f4;padding:.1em .3em}}</style></head>
 <body><h1>hubserving {html.escape(__version__)}</h1>
 <p>Mode: {html.escape(summary["mode"])} · workers: {summary["workers"]} ·

@@ -38,13 +38,15 @@ async def predict(request: Request) -> Response:
     if not content_type.lower().startswith(JSON):
         return error_response(
             Code.NOT_JSON_CONTENT_TYPE,
-            f"post the arguments as JSON with the header 'Content-Type: {JSON}' (got {content_type or 'none'!r})",
+            f"post the arguments as JSON with the header 'Content-Type: {JSON}' "
+            f"(got {content_type or 'none'!r})",
             415,
         )
     body = await read_body(request, state.config.max_body_bytes)
     if body is None:
         limit_mb = state.config.max_body_bytes / 1024 / 1024
-        return error_response(Code.BODY_TOO_LARGE, f"the request body is over {limit_mb:g} MB; send less per request",
-                              413)
+        return error_response(
+            Code.BODY_TOO_LARGE, f"the request body is over {limit_mb:g} MB; send less per request", 413
+        )
     reply = await state.pool.predict(module, body)
     return Response(reply.body, reply.http_status, media_type=JSON)

@@ -54,7 +54,7 @@ def moduleinfo(
     summary: str = "",
     author: str = "",
     author_email: str = "",
-    type: str = "",  # noqa: A002 - the reference's keyword
+    type: str = "",
 ) -> Callable[[ClassT], ClassT]:
     """Mark a class as a hubserving module and record its metadata."""
     info = ModuleInfo(name, version, summary, author, author_email, type)

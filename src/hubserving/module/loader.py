@@ -68,7 +68,11 @@ def import_module_file(directory: Path) -> ModuleType:
 
 def find_module_class(module: ModuleType, directory: Path) -> type:
     for value in vars(module).values():
-        if inspect.isclass(value) and value.__module__ == module.__name__ and hasattr(value, MODULE_INFO_ATTR):
+        if (
+            inspect.isclass(value)
+            and value.__module__ == module.__name__
+            and hasattr(value, MODULE_INFO_ATTR)
+        ):
             return value
     raise ModuleLoadError(f"{directory / MODULE_FILE} defines no class decorated with @moduleinfo")
 
@@ -102,7 +106,8 @@ def construct(cls: type, init_args: Mapping[str, Any], use_gpu: bool) -> Any:
     unknown = [key for key in arguments if key not in accepted]
     if unknown and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         raise ModuleLoadError(
-            f"{cls.__name__}() does not take init_args {unknown}; it accepts: {', '.join(accepted) or 'nothing'}"
+            f"{cls.__name__}() does not take init_args {unknown}; "
+            f"it accepts: {', '.join(accepted) or 'nothing'}"
         )
     return cls(**arguments)
 

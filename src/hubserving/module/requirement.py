@@ -36,9 +36,7 @@ def parse_requirement(text: str) -> Requirement:
     name, sep, version = text.strip().partition("==")
     name = name.strip()
     if not _NAME.match(name):
-        raise ConfigError(
-            f"{text!r} is not a module name: use Name or Name==Version, e.g. lac or lac==2.2.0"
-        )
+        raise ConfigError(f"{text!r} is not a module name: use Name or Name==Version, e.g. lac or lac==2.2.0")
     if not sep:
         return Requirement(name)
     return Requirement(name, parse_version(version.strip(), f"module {name}"))

@@ -76,7 +76,7 @@ class ModuleHandler:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise RequestError(
-                f"the request body is not valid JSON ({error}); send an object like {{\"texts\": [\"...\"]}}",
+                f'the request body is not valid JSON ({error}); send an object like {{"texts": ["..."]}}',
                 Code.MALFORMED_JSON,
             ) from None
         if not isinstance(data, dict):
@@ -130,7 +130,9 @@ class ModuleHandler:
             return
         if not isinstance(results, list | tuple) or len(results) != len(merged):
             count = len(results) if isinstance(results, list | tuple) else type(results).__name__
-            message = f"{self.label} returned {count} results for {len(merged)} inputs; it must return one each"
+            message = (
+                f"{self.label} returned {count} results for {len(merged)} inputs; it must return one each"
+            )
             for item in chunk:
                 item.reply = self._error_reply(item.call, Code.PREDICT_FAILED, message, 500)
             return
@@ -184,5 +186,3 @@ def _chunks(group: list[_Pending], batch_arg: str, max_items: int) -> list[list[
     if current:
         chunks.append(current)
     return chunks
-
-

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from hubserving import envelope
 from hubserving.errors import Code, HubServingError
@@ -104,7 +105,8 @@ class WorkerPool:
     async def wait_ready(self) -> None:
         """Return when every worker is ready; raise WorkerStartError if one failed to load."""
         ready = asyncio.ensure_future(self._ready_event.wait())
-        done, _ = await asyncio.wait({ready, self._start_failure}, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {ready, self._start_failure}
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if self._start_failure in done:
             ready.cancel()
             raise WorkerStartError(self._start_failure.result())
@@ -118,8 +120,9 @@ class WorkerPool:
         )
         child_end.close()
         holder: list[WorkerProcess] = []
-        protocol = FrameProtocol(lambda message: self._on_message(holder[0], message),
-                                 lambda: self._on_closed(holder[0]))
+        protocol = FrameProtocol(
+            lambda message: self._on_message(holder[0], message), lambda: self._on_closed(holder[0])
+        )
         worker = WorkerProcess(index, process, protocol)
         holder.append(worker)
         self.workers[index] = worker
@@ -155,14 +158,20 @@ class WorkerPool:
         if self.stopping:
             return
         if not was_ready and not self._ready_event.is_set() and not self._start_failure.done():
-            reason = worker.failure or f"the worker exited (code {code}) while loading modules; see the log above"
+            reason = (
+                worker.failure or f"the worker exited (code {code}) while loading modules; see the log above"
+            )
             self._start_failure.set_result(reason)
             return
-        logger.error("worker %d (pid %d) died (exit code %s); starting a new one", worker.index, worker.pid, code)
+        logger.error(
+            "worker %d (pid %d) died (exit code %s); starting a new one", worker.index, worker.pid, code
+        )
         asyncio.get_running_loop().create_task(self._replace(worker))
 
     def _lost_reply(self, worker: WorkerProcess) -> PredictReply:
-        message = f"the worker process handling this request died (pid {worker.pid}); it is being replaced, retry"
+        message = (
+            f"the worker process handling this request died (pid {worker.pid}); it is being replaced, retry"
+        )
         return PredictReply(0, 503, envelope.failure(Code.WORKER_LOST, message))
 
     async def _replace(self, dead: WorkerProcess) -> None:
@@ -189,18 +198,27 @@ class WorkerPool:
         worker.protocol.send(PredictCall(request_id, module, body))
         try:
             return await asyncio.wait_for(future, self.settings.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             worker.in_flight.pop(request_id, None)
             self._kill_if_wedged(worker)
-            message = (f"{module} did not answer within {self.settings.timeout_s:g} s; "
-                       "raise the server's timeout (--timeout or config \"timeout\") or send less work")
+            message = (
+                f"{module} did not answer within {self.settings.timeout_s:g} s; "
+                'raise the server\'s timeout (--timeout or config "timeout") or send less work'
+            )
             return PredictReply(request_id, 504, envelope.failure(Code.TIMEOUT, message))
 
     def _kill_if_wedged(self, worker: WorkerProcess) -> None:
         """A worker that answered nothing for a whole timeout is stuck: replace it."""
-        if worker.state is WorkerState.READY and time.monotonic() - worker.last_reply_s >= self.settings.timeout_s:
-            logger.error("worker %d (pid %d) answered nothing for %.0f s; killing it",
-                         worker.index, worker.pid, self.settings.timeout_s)
+        if (
+            worker.state is WorkerState.READY
+            and time.monotonic() - worker.last_reply_s >= self.settings.timeout_s
+        ):
+            logger.error(
+                "worker %d (pid %d) answered nothing for %.0f s; killing it",
+                worker.index,
+                worker.pid,
+                self.settings.timeout_s,
+            )
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.pid, signal.SIGKILL)
 

@@ -115,7 +115,9 @@ class Worker:
 
 def run(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the front's to handle
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s"
+    )
     sock = socket.socket(fileno=fd)
     setup = wire.read_frame(sock)
     if not isinstance(setup, WorkerSetup):
