@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,11 +39,16 @@ def test_unknown_module_lists_what_is_installed() -> None:
 
 
 def test_builtin_lac_is_found_without_importing_paddle() -> None:
-    import sys
-
     source = catalog().resolve(parse_requirement("lac"))
     assert source.builtin and source.info.category == "nlp"
-    assert "paddle" not in sys.modules
+    script = (
+        "import sys; from hubserving.server import module_catalog; from hubserving.paths import HubHome;"
+        "from hubserving.module.requirement import parse_requirement as p;"
+        "module_catalog(HubHome.from_env()).resolve(p('lac')); print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('paddle', 'numpy', 'LAC')))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_metadata_is_read_statically(tmp_path: Path) -> None:

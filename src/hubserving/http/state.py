@@ -16,7 +16,7 @@ class ServingState:
     config: ServerConfig
     pool: WorkerPool
     started_at: float = field(default_factory=time.time)
+    module_names: frozenset[str] = frozenset()
 
-    @property
-    def module_names(self) -> frozenset[str]:
-        return frozenset(module.name for module in self.config.modules)
+    def __post_init__(self) -> None:
+        self.module_names = frozenset(module.name for module in self.config.modules)

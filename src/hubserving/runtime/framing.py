@@ -26,11 +26,11 @@ class FrameProtocol(asyncio.Protocol):
         header_size = wire.HEADER.size
         offset = 0
         while len(self.buffer) - offset >= header_size:
-            (size,) = wire.HEADER.unpack_from(self.buffer, offset)
+            size, kind = wire.HEADER.unpack_from(self.buffer, offset)
             end = offset + header_size + size
             if len(self.buffer) < end:
                 break
-            self.on_message(wire.decode(bytes(self.buffer[offset + header_size : end])))
+            self.on_message(wire.decode(kind, bytes(self.buffer[offset + header_size : end])))
             offset = end
         if offset:
             del self.buffer[:offset]

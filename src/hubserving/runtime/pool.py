@@ -193,19 +193,27 @@ class WorkerPool:
             message = "the models are loading (or a worker is being replaced); retry shortly"
             return PredictReply(0, 503, envelope.failure(Code.NOT_READY, message))
         request_id = next(self._request_ids)
-        future: asyncio.Future[PredictReply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[PredictReply] = loop.create_future()
         worker.in_flight[request_id] = future
         worker.protocol.send(PredictCall(request_id, module, body))
+        expiry = loop.call_later(self.settings.timeout_s, self._expire, worker, request_id, module)
         try:
-            return await asyncio.wait_for(future, self.settings.timeout_s)
-        except TimeoutError:
-            worker.in_flight.pop(request_id, None)
-            self._kill_if_wedged(worker)
-            message = (
-                f"{module} did not answer within {self.settings.timeout_s:g} s; "
-                'raise the server\'s timeout (--timeout or config "timeout") or send less work'
-            )
-            return PredictReply(request_id, 504, envelope.failure(Code.TIMEOUT, message))
+            return await future
+        finally:
+            expiry.cancel()
+
+    def _expire(self, worker: WorkerProcess, request_id: int, module: str) -> None:
+        """Answer a request past the timeout with 504, and replace its worker if it is stuck."""
+        future = worker.in_flight.pop(request_id, None)
+        if future is None or future.done():
+            return
+        message = (
+            f"{module} did not answer within {self.settings.timeout_s:g} s; "
+            'raise the server\'s timeout (--timeout or config "timeout") or send less work'
+        )
+        future.set_result(PredictReply(request_id, 504, envelope.failure(Code.TIMEOUT, message)))
+        self._kill_if_wedged(worker)
 
     def _kill_if_wedged(self, worker: WorkerProcess) -> None:
         """A worker that answered nothing for a whole timeout is stuck: replace it."""

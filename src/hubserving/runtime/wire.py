@@ -1,39 +1,54 @@
-"""Length-prefixed pickled frames over a stream socket between the front and a worker."""
+"""Frames over a stream socket between the front and a worker.
+
+Every frame is ``length (4 bytes) | kind (1 byte) | payload``. The two messages on the hot path,
+calls and replies, have a fixed binary layout; everything else (setup, ready, failure) is pickled.
+"""
 
 from __future__ import annotations
 
 import pickle
-import socket
 import struct
-from typing import Any
+from typing import Any, BinaryIO
 
-HEADER = struct.Struct("!I")
+from hubserving.runtime.messages import PredictCall, PredictReply
+
+HEADER = struct.Struct("!IB")
+CALL = struct.Struct("!QH")  # request id, length of the module name; then the name, then the body
+REPLY = struct.Struct("!QH")  # request id, HTTP status; then the envelope
+KIND_PICKLE, KIND_CALL, KIND_REPLY = 0, 1, 2
+
+
+def _frame(kind: int, *parts: bytes) -> bytes:
+    return HEADER.pack(sum(map(len, parts)), kind) + b"".join(parts)
 
 
 def encode(message: Any) -> bytes:
-    """One frame: 4-byte big-endian length, then the pickled message."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(payload)) + payload
+    """One frame for ``message``."""
+    if isinstance(message, PredictCall):
+        name = message.module.encode()
+        return _frame(KIND_CALL, CALL.pack(message.request_id, len(name)), name, message.body)
+    if isinstance(message, PredictReply):
+        return _frame(KIND_REPLY, REPLY.pack(message.request_id, message.http_status), message.body)
+    return _frame(KIND_PICKLE, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def decode(payload: bytes) -> Any:
+def decode(kind: int, payload: bytes) -> Any:
+    """The message of one frame's payload."""
+    if kind == KIND_CALL:
+        request_id, name_length = CALL.unpack_from(payload)
+        start = CALL.size + name_length
+        return PredictCall(request_id, payload[CALL.size : start].decode(), payload[start:])
+    if kind == KIND_REPLY:
+        request_id, status = REPLY.unpack_from(payload)
+        return PredictReply(request_id, status, payload[REPLY.size :])
     return pickle.loads(payload)
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            return None
-        chunks += chunk
-    return bytes(chunks)
-
-
-def read_frame(sock: socket.socket) -> Any | None:
-    """Block until one message arrives; None when the other side closed."""
-    header = _read_exactly(sock, HEADER.size)
-    if header is None:
+def read_frame(stream: BinaryIO) -> Any | None:
+    """Block until one message arrives on a buffered stream (``socket.makefile("rb")``); None at its end."""
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
         return None
-    payload = _read_exactly(sock, HEADER.unpack(header)[0])
-    return None if payload is None else decode(payload)
+    size, kind = HEADER.unpack(header)
+    payload = stream.read(size)
+    return None if len(payload) < size else decode(kind, payload)

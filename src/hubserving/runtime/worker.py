@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from collections import defaultdict
+from typing import BinaryIO
 
 from hubserving.module.loader import load_module
 from hubserving.runtime import wire
@@ -60,8 +61,11 @@ def describe(handler: ModuleHandler) -> ModuleDescription:
 class Worker:
     """Owns the socket to the front and the loaded handlers."""
 
-    def __init__(self, sock: socket.socket, handlers: dict[str, ModuleHandler], max_wait_s: float) -> None:
+    def __init__(
+        self, sock: socket.socket, stream: BinaryIO, handlers: dict[str, ModuleHandler], max_wait_s: float
+    ) -> None:
         self.sock = sock
+        self.stream = stream
         self.handlers = handlers
         self.max_wait_s = max_wait_s
         self.inbox: queue.SimpleQueue[PredictCall | None] = queue.SimpleQueue()
@@ -74,7 +78,7 @@ class Worker:
     def receive_forever(self) -> None:
         """Receiver thread: queue calls; the front closing the socket ends the process."""
         while True:
-            message = wire.read_frame(self.sock)
+            message = wire.read_frame(self.stream)
             if message is None:
                 os._exit(0)
             self.inbox.put(message)
@@ -119,7 +123,8 @@ def run(fd: int) -> None:
         level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s"
     )
     sock = socket.socket(fileno=fd)
-    setup = wire.read_frame(sock)
+    stream = sock.makefile("rb")
+    setup = wire.read_frame(stream)
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
     try:
@@ -128,7 +133,7 @@ def run(fd: int) -> None:
         sock.sendall(wire.encode(WorkerFailed(os.getpid(), traceback.format_exc())))
         sys.exit(1)
     max_wait_s = max((spec.max_wait_ms for spec in setup.modules), default=0.0) / 1000
-    worker = Worker(sock, handlers, max_wait_s)
+    worker = Worker(sock, stream, handlers, max_wait_s)
     worker.send(WorkerReady(os.getpid(), tuple(describe(h) for h in handlers.values())))
     worker.serve_forever()
 
