@@ -1,5 +1,8 @@
-"""The real lac model behind a real server: the seed's request, a config with two workers and a user dictionary,
-and concurrent (batched) answers that equal one-sentence-at-a-time answers."""
+"""The real lac model behind a real server.
+
+The seed's request, a config with two workers and a user dictionary, and concurrent (batched)
+answers that equal one-sentence-at-a-time answers.
+"""
 
 from __future__ import annotations
 
