@@ -240,7 +240,8 @@ def report(
         "",
         "## hubserving",
         "",
-        "| server | sentences/request | connections | req/s | p50 ms | p99 ms | server CPU ms/request | errors |",
+        "| server | sentences/request | connections | req/s | p50 ms | p99 ms | server CPU ms/request "
+        "| errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for cell in cells:
@@ -259,7 +260,7 @@ def report(
         lines.append(
             f"| {name} | {info['start_s']:.1f} s | {', '.join(f'{v:.0f}' for v in pss)} | {sum(pss):.0f} |"
         )
-    lines += ["", "## Targets (ratios from this run)", ""] + targets(baseline, cells, servers)
+    lines += ["", "## Targets (ratios from this run)", "", *targets(baseline, cells, servers)]
     return "\n".join(lines) + "\n"
 
 
@@ -283,11 +284,13 @@ def targets(
         return "met" if ok else "**missed**"
 
     return [
-        f"- c=64, one sentence, 2 workers: {multi.requests_per_s:,.0f} req/s; PaddleHub Serving 2.4.0 multiprocess "
-        "measured 1,595 on this kind of machine (`../shared/spec/performance.md`; not rerun here): "
+        f"- c=64, one sentence, 2 workers: {multi.requests_per_s:,.0f} req/s; "
+        "PaddleHub Serving 2.4.0 multiprocess measured 1,595 on this kind of machine "
+        "(`../shared/spec/performance.md`; not rerun here): "
         f"{multi.requests_per_s / 1595:.1f}x (target 3x).",
-        f"- Server CPU per request there: {multi.cpu_ms_per_request:.3f} ms = {cpu_ratio:.1f}x the in-process "
-        f"batch-32 cost of {baseline['batch32_ms']:.3f} ms (target at most 4x): {verdict(cpu_ratio <= 4)}.",
+        f"- Server CPU per request there: {multi.cpu_ms_per_request:.3f} ms = {cpu_ratio:.1f}x "
+        f"the in-process batch-32 cost of {baseline['batch32_ms']:.3f} ms (target at most 4x): "
+        f"{verdict(cpu_ratio <= 4)}.",
         f"- c=1 p50, single process: {single_c1.p50_ms:.2f} ms; budget = batch-1 time + 0.5 ms = "
         f"{latency_budget:.2f} ms: {verdict(single_c1.p50_ms <= latency_budget)}.",
         f"- Worker PSS: largest {max(multi_pss[1:]):.0f} MB = {worker_ratio:.2f}x the in-process RSS "
