@@ -20,7 +20,24 @@ DEFAULT_PORT = 8866
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
-SERVER_KEYS = {"modules_info", "port", "host", "use_multiprocess", "workers", "use_gpu", "gpu", "timeout"}
+DEFAULT_QUEUE_SIZE = 512
+LOG_FORMATS = ("text", "json")
+
+SERVER_KEYS = {
+    "modules_info",
+    "port",
+    "host",
+    "use_multiprocess",
+    "workers",
+    "use_gpu",
+    "gpu",
+    "timeout",
+    "queue_size",
+    "api_key",
+    "cors",
+    "log_format",
+    "max_body_mb",
+}
 MODULE_KEYS = {"init_args", "predict_args", "batching"}
 
 
@@ -63,6 +80,10 @@ class ServerConfig:
     gpu: tuple[int, ...] = (0,)
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    queue_size: int = DEFAULT_QUEUE_SIZE  # requests waiting or running, per module; beyond: 503
+    api_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    log_format: str = "text"
 
     @property
     def worker_count(self) -> int:
@@ -120,6 +141,34 @@ def check_timeout(timeout: object, key: str = "timeout") -> float:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"{key} must be a positive number of seconds, not {timeout!r}")
     return float(timeout)
+
+
+def check_log_format(value: object, key: str = "log_format") -> str:
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{key} must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return str(value)
+
+
+def parse_cors(value: object, key: str = "cors") -> tuple[str, ...]:
+    """``"*"``, ``"https://a.example,https://b.example"`` or a list of origins."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ConfigError(f'{key} must be origins like "https://app.example.com" or "*", not {value!r}')
+    origins = tuple(item.strip().rstrip("/") for item in items if item.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}: {origin!r} is not an origin; use scheme://host[:port] or *")
+    return origins
+
+
+def check_api_key(value: object, key: str = "api_key") -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) < 8 or any(ch.isspace() for ch in value):
+        raise ConfigError(f"{key} must be a string of at least 8 characters without spaces")
+    return value
 
 
 def check_modules(modules: Sequence[ModuleConfig]) -> tuple[ModuleConfig, ...]:
@@ -214,6 +263,11 @@ def config_from_json(data: object, source: str = "config") -> ServerConfig:
         use_gpu=bool(data.get("use_gpu", False)),
         gpu=parse_gpu(data.get("gpu", "0")),
         timeout_s=check_timeout(data.get("timeout", DEFAULT_TIMEOUT_S)),
+        max_body_bytes=int(check_timeout(data.get("max_body_mb", 64), "max_body_mb") * 1024 * 1024),
+        queue_size=check_workers(data.get("queue_size", DEFAULT_QUEUE_SIZE), "queue_size"),
+        api_key=check_api_key(data.get("api_key")),
+        cors_origins=parse_cors(data.get("cors")),
+        log_format=check_log_format(data.get("log_format", "text")),
     )
 
 

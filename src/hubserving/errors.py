@@ -22,6 +22,7 @@ class Code(StrEnum):
     OVERLOADED = "117"
     TIMEOUT = "118"
     WORKER_LOST = "119"
+    UNAUTHORIZED = "120"
 
 
 class HubServingError(Exception):

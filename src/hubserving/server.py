@@ -27,6 +27,8 @@ from hubserving.config import ModuleConfig, ServerConfig
 from hubserving.errors import PortInUse
 from hubserving.http.app import create_app
 from hubserving.http.state import ServingState
+from hubserving.logs import LogSettings, configure_logging
+from hubserving.metrics import ServerMetrics
 from hubserving.module.finder import BUILTIN_DIR, Catalog, ModuleSource, discover, source_from_directory
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
@@ -114,12 +116,18 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
     print("\n".join(lines), file=out, flush=True)
 
 
-def _environment_for(config: ServerConfig) -> PoolSettings:
+def _pool_settings(config: ServerConfig, metrics: ServerMetrics) -> PoolSettings:
     def environment(index: int) -> dict[str, str]:
         cuda = str(config.gpu[index % len(config.gpu)]) if config.use_gpu else None
         return worker_environment(os.environ, cuda)
 
-    return PoolSettings(config.worker_count, config.timeout_s, environment)
+    return PoolSettings(
+        config.worker_count, config.timeout_s, environment, config.queue_size, metrics.worker_restarts.inc
+    )
+
+
+def log_settings(config: ServerConfig, home: HubHome) -> LogSettings:
+    return LogSettings(home.log_dir, f"serving_{config.port}.log", config.log_format)
 
 
 async def run_server(
@@ -127,12 +135,14 @@ async def run_server(
 ) -> int:
     """Serve until a signal; return the process exit code."""
     started = time.time()
-    pool = WorkerPool(
-        WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu), _environment_for(config)
-    )
+    metrics = ServerMetrics(m.config.name for m in resolved)
+    settings = _pool_settings(config, metrics)
+    setup = WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu, log_settings(config, home))
+    pool = WorkerPool(setup, settings)
+    metrics.watch_queue(lambda module: pool.depth.get(module, 0), pool.ready_workers)
     server = FrontServer(
         uvicorn.Config(
-            create_app(ServingState(config, pool)),
+            create_app(ServingState(config, pool, metrics)),
             lifespan="off",
             log_level="warning",
             access_log=False,
@@ -186,6 +196,7 @@ def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
     if config.use_gpu:
         check_cards(config.gpu, detect_gpus())
     sock = bind_socket(config.host, config.port)
+    configure_logging(log_settings(config, home))
     try:
         runner = asyncio.Runner(loop_factory=_loop_factory())
         with runner:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -12,13 +12,16 @@ from pathlib import Path
 
 from hubserving import __version__
 from hubserving.config import (
+    LOG_FORMATS,
     ServerConfig,
+    check_api_key,
     check_port,
     check_timeout,
     check_workers,
     default_workers,
     load_config_file,
     modules_from_requirements,
+    parse_cors,
     parse_gpu,
 )
 from hubserving.errors import ConfigError, HubServingError
@@ -60,6 +63,37 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--use_gpu", action="store_true", help="predict on GPU cards (one worker per card)")
     start.add_argument("-i", "--gpu", default=None, help="GPU cards, e.g. 0,1 (default 0)")
     start.add_argument("--timeout", type=float, default=None, help="seconds a request may take (default 60)")
+    start.add_argument(
+        "--queue_size",
+        "--queue-size",
+        type=int,
+        default=None,
+        help="requests waiting or running per module before 503 (default 512)",
+    )
+    start.add_argument(
+        "--api-key",
+        "--api_key",
+        default=None,
+        help="require this key (Authorization: Bearer or X-API-Key); env HUB_API_KEY too",
+    )
+    start.add_argument(
+        "--cors", default=None, help='allowed browser origins, e.g. "https://app.example.com" or "*"'
+    )
+    start.add_argument(
+        "--log-format",
+        "--log_format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="text (default) or json, for log shippers",
+    )
+    start.add_argument(
+        "--detach",
+        action="store_true",
+        help="run in the background; return once ready (logs in $HUB_HOME/log/)",
+    )
+
+    status = actions.add_parser("status", help="list running servers")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     stop = actions.add_parser("stop", help="stop the server on a port")
     stop.add_argument(
@@ -94,7 +128,21 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]
             "nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
             "or a config file with -c config.json"
         )
-    return _platform_adjusted(config, warnings), warnings
+    return _platform_adjusted(_operational_overrides(config, args), warnings), warnings
+
+
+def _operational_overrides(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
+    """Flags that apply over a config file too; HUB_API_KEY when no key is given."""
+    changes: dict[str, object] = {}
+    if args.queue_size is not None:
+        changes["queue_size"] = check_workers(args.queue_size, "--queue_size")
+    api_key = args.api_key if args.api_key is not None else config.api_key or os.environ.get("HUB_API_KEY")
+    changes["api_key"] = check_api_key(api_key, "--api-key")
+    if args.cors is not None:
+        changes["cors_origins"] = parse_cors(args.cors, "--cors")
+    if args.log_format is not None:
+        changes["log_format"] = args.log_format
+    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 
 def _platform_adjusted(config: ServerConfig, warnings: list[str]) -> ServerConfig:
@@ -108,12 +156,23 @@ def _platform_adjusted(config: ServerConfig, warnings: list[str]) -> ServerConfi
 
 
 def run_start(args: argparse.Namespace) -> int:
-    from hubserving.server import serve
-
     config, warnings = config_from_args(args)
     for warning in warnings:
         print(f"hubserving: warning: {warning}", file=sys.stderr)
+    if args.detach:
+        from hubserving.detach import start_detached
+
+        argv = [arg for arg in args.raw_argv if arg != "--detach"]
+        return start_detached(argv, HubHome.from_env(), config.port)
+    from hubserving.server import serve
+
     return serve(config, HubHome.from_env())
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from hubserving.status import print_status
+
+    return print_status(HubHome.from_env(), as_json=args.json)
 
 
 def run_stop(args: argparse.Namespace) -> int:
@@ -138,9 +197,10 @@ def run_stop(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
-    handlers = {"start": run_start, "stop": run_stop}
+    raw_argv = list(argv) if argv is not None else sys.argv[1:]
+    args = build_parser().parse_args(raw_argv)
+    args.raw_argv = raw_argv
+    handlers = {"start": run_start, "stop": run_stop, "status": run_status}
     try:
         return handlers[args.action](args)
     except HubServingError as error:

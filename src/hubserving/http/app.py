@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
-from hubserving.http import info
-from hubserving.http.predict import PREFIX, Receive, Scope, Send, predict
+from hubserving.http import auth, info
+from hubserving.http.asgi import Receive, Scope, Send
+from hubserving.http.predict import PREFIX, predict
 from hubserving.http.state import ServingState
 
 
 class HubApp:
-    """Sends ``POST /predict/<module>`` straight to the predict handler, the rest to Starlette."""
+    """Checks the API key; sends ``POST /predict/<module>`` to its handler and the rest to Starlette."""
 
     def __init__(self, state: ServingState) -> None:
         self.state = state
+        self.api_key = state.config.api_key.encode() if state.config.api_key else None
         self.routes = Starlette(routes=info_routes())
         self.routes.state.serving = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(PREFIX):
+        if scope["type"] == "http" and self.api_key is not None and not auth.is_allowed(scope, self.api_key):
+            await auth.refuse(send)
+        elif scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(PREFIX):
             await predict(self.state, scope, receive, send)
         else:
             await self.routes(scope, receive, send)
@@ -29,6 +35,7 @@ def info_routes() -> list[Route]:
     return [
         Route("/", info.index, methods=["GET"]),
         Route("/modules", info.modules, methods=["GET"]),
+        Route("/metrics", info.metrics, methods=["GET"]),
         Route("/health", info.health, methods=["GET"]),
         Route("/ready", info.ready, methods=["GET"]),
         Route("/v2/health/live", info.health, methods=["GET"]),
@@ -36,6 +43,17 @@ def info_routes() -> list[Route]:
     ]
 
 
-def create_app(state: ServingState) -> HubApp:
-    """The ASGI app serving ``state``'s modules."""
-    return HubApp(state)
+def create_app(state: ServingState) -> ASGIApp:
+    """The ASGI app serving ``state``'s modules; CORS only when origins are configured."""
+    app: ASGIApp = HubApp(state)
+    origins = list(state.config.cors_origins)
+    if origins:
+        app = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["content-type", "authorization", "x-api-key", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
+    return app

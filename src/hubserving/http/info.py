@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from hubserving import __version__, envelope
 from hubserving.http.state import ServingState
+from hubserving.metrics import CONTENT_TYPE
 from hubserving.runtime.messages import ModuleDescription
 
 JSON = "application/json"
@@ -55,6 +56,11 @@ def server_summary(state: ServingState) -> dict[str, Any]:
         "uptime_s": round(time.time() - state.started_at, 1),
         "timeout_s": state.config.timeout_s,
     }
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return Response(_state(request).metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 async def modules(request: Request) -> Response:

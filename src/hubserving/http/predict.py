@@ -6,40 +6,33 @@ objects cost more per request than the rest of the front together.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+import logging
+import time
+import uuid
 
 from hubserving import envelope
 from hubserving.errors import Code
+from hubserving.http.asgi import JSON, Headers, Receive, Scope, Send, header, respond
 from hubserving.http.state import ServingState
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 PREFIX = "/predict/"
-JSON = b"application/json"
+MAX_REQUEST_ID_LENGTH = 128
+RETRY_AFTER_S = b"1"
+
+access_log = logging.getLogger("hubserving.access")
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
-async def _respond(
-    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode()), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def request_id(scope: Scope) -> bytes:
+    """The client's ``X-Request-ID`` when it is sane, else a new one."""
+    given = header(scope, b"x-request-id")
+    if given and len(given) <= MAX_REQUEST_ID_LENGTH and all(33 <= byte < 127 for byte in given):
+        return given
+    return uuid.uuid4().hex.encode()
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None when it is larger than ``limit`` bytes."""
-    declared = _header(scope, b"content-length")
+    declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
@@ -57,23 +50,53 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def predict(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer one prediction request with the envelope."""
-    module = scope["path"][len(PREFIX) :]
+async def _answer(state: ServingState, module: str, scope: Scope, receive: Receive) -> tuple[int, bytes, int]:
+    """HTTP status, envelope and batch size for one request."""
     if module not in state.module_names:
-        body = envelope.failure(Code.MODULE_NOT_AVAILABLE, f"Module {module} is not available.")
-        return await _respond(send, 404, body)
-    content_type = _header(scope, b"content-type") or b""
+        return 404, envelope.failure(Code.MODULE_NOT_AVAILABLE, f"Module {module} is not available."), 0
+    content_type = header(scope, b"content-type") or b""
     if not content_type.lower().startswith(JSON):
         shown = content_type.decode("latin-1") or "none"
         message = (
             f"post the arguments as JSON with the header 'Content-Type: application/json' (got {shown!r})"
         )
-        return await _respond(send, 415, envelope.failure(Code.NOT_JSON_CONTENT_TYPE, message))
-    request_body = await _read_body(scope, receive, state.config.max_body_bytes)
-    if request_body is None:
+        return 415, envelope.failure(Code.NOT_JSON_CONTENT_TYPE, message), 0
+    body = await _read_body(scope, receive, state.config.max_body_bytes)
+    if body is None:
         limit_mb = state.config.max_body_bytes / 1024 / 1024
         message = f"the request body is over {limit_mb:g} MB; send less per request"
-        return await _respond(send, 413, envelope.failure(Code.BODY_TOO_LARGE, message))
-    reply = await state.pool.predict(module, request_body)
-    await _respond(send, reply.http_status, reply.body)
+        return 413, envelope.failure(Code.BODY_TOO_LARGE, message), 0
+    reply = await state.pool.predict(module, body)
+    return reply.http_status, reply.body, reply.batch_size
+
+
+async def predict(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer one prediction request with the envelope, its request id, and a metrics and log entry."""
+    started = time.perf_counter()
+    rid = request_id(scope)
+    module = scope["path"][len(PREFIX) :]
+    status, body, batch_size = await _answer(state, module, scope, receive)
+    headers: Headers = [(b"x-request-id", rid)]
+    if status == 503:
+        headers.append((b"retry-after", RETRY_AFTER_S))
+    await respond(send, status, body, headers)
+    seconds = time.perf_counter() - started
+    if module in state.module_names:
+        state.metrics.observe(module, status, seconds, batch_size)
+    if access_log.isEnabledFor(logging.INFO):
+        client = scope.get("client") or ("-", 0)
+        access_log.info(
+            '%s "POST %s" %d %.1fms id=%s',
+            client[0],
+            scope["path"],
+            status,
+            seconds * 1000,
+            rid.decode(),
+            extra={
+                "request_id": rid.decode(),
+                "hub_module": module,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": client[0],
+            },
+        )

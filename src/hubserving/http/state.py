@@ -1,4 +1,4 @@
-"""What the routes read: the config, the worker pool, when the server started."""
+"""What the routes read: the config, the worker pool, the metrics, when the server started."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from hubserving.config import ServerConfig
+from hubserving.metrics import ServerMetrics
 from hubserving.runtime.pool import WorkerPool
 
 
@@ -15,6 +16,7 @@ class ServingState:
 
     config: ServerConfig
     pool: WorkerPool
+    metrics: ServerMetrics
     started_at: float = field(default_factory=time.time)
     module_names: frozenset[str] = frozenset()
 

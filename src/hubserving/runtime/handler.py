@@ -109,12 +109,12 @@ class ModuleHandler:
 
     def _call_one(self, item: _Pending) -> PredictReply:
         try:
-            return self._success(item.call, self.loaded.method(**item.kwargs))
+            return self._success(item.call, self.loaded.method(**item.kwargs), 1)
         except CLIENT_ERRORS as error:
-            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 400)
+            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 400, 1)
         except Exception as error:
             logger.exception("%s failed on request %s", self.label, item.call.request_id)
-            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 500)
+            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 500, 1)
 
     def _call_batch(self, chunk: list[_Pending]) -> None:
         if len(chunk) == 1:
@@ -134,23 +134,25 @@ class ModuleHandler:
                 f"{self.label} returned {count} results for {len(merged)} inputs; it must return one each"
             )
             for item in chunk:
-                item.reply = self._error_reply(item.call, Code.PREDICT_FAILED, message, 500)
+                item.reply = self._error_reply(item.call, Code.PREDICT_FAILED, message, 500, len(chunk))
             return
         start = 0
         for item in chunk:
             size = len(item.kwargs[key])
-            item.reply = self._success(item.call, list(results[start : start + size]))
+            item.reply = self._success(item.call, list(results[start : start + size]), len(chunk))
             start += size
 
-    def _success(self, call: PredictCall, results: Any) -> PredictReply:
+    def _success(self, call: PredictCall, results: Any, batch_size: int) -> PredictReply:
         try:
-            return PredictReply(call.request_id, 200, envelope.success(results))
+            return PredictReply(call.request_id, 200, envelope.success(results), batch_size)
         except TypeError as error:
             message = f"{self.label} returned a result that cannot be sent as JSON: {error}"
-            return self._error_reply(call, Code.PREDICT_FAILED, message, 500)
+            return self._error_reply(call, Code.PREDICT_FAILED, message, 500, batch_size)
 
-    def _error_reply(self, call: PredictCall, code: Code, message: str, status: int) -> PredictReply:
-        return PredictReply(call.request_id, status, envelope.failure(code, message))
+    def _error_reply(
+        self, call: PredictCall, code: Code, message: str, status: int, batch_size: int = 0
+    ) -> PredictReply:
+        return PredictReply(call.request_id, status, envelope.failure(code, message), batch_size)
 
 
 def _message(error: BaseException) -> str:

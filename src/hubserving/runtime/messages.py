@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hubserving.logs import LogSettings
+
 
 @dataclass(frozen=True)
 class ModuleSpec:
@@ -27,6 +29,8 @@ class WorkerSetup:
 
     modules: tuple[ModuleSpec, ...]
     use_gpu: bool = False
+    log: LogSettings | None = None
+    worker_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,4 @@ class PredictReply:
     request_id: int
     http_status: int
     body: bytes
+    batch_size: int = 0  # requests merged into the call that produced it; 0 when no call was made

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -73,6 +74,8 @@ class PoolSettings:
     count: int
     timeout_s: float
     environment_for: Callable[[int], dict[str, str]]
+    queue_size: int = 512  # per module: requests waiting or running; beyond it, 503 at once
+    on_restart: Callable[[], None] = lambda: None
 
 
 class WorkerPool:
@@ -84,6 +87,7 @@ class WorkerPool:
         self.workers: dict[int, WorkerProcess] = {}
         self.descriptions: tuple[ModuleDescription, ...] = ()
         self.restarts = 0
+        self.depth: dict[str, int] = {}
         self.stopping = False
         self._request_ids = itertools.count(1)
         self._ready_event = asyncio.Event()
@@ -128,7 +132,7 @@ class WorkerPool:
         self.workers[index] = worker
         loop = asyncio.get_running_loop()
         await loop.create_unix_connection(lambda: protocol, sock=parent_end)
-        protocol.send(self.setup)
+        protocol.send(dataclasses.replace(self.setup, worker_index=index))
         return worker
 
     def _on_message(self, worker: WorkerProcess, message: object) -> None:
@@ -178,9 +182,13 @@ class WorkerPool:
         await asyncio.to_thread(_reap, dead.process)
         delay = RESTART_DELAYS_S[min(self.restarts, len(RESTART_DELAYS_S) - 1)]
         self.restarts += 1
+        self.settings.on_restart()
         await asyncio.sleep(delay)
         if not self.stopping:
             await self._spawn(dead.index)
+
+    def ready_workers(self) -> int:
+        return sum(1 for worker in self.workers.values() if worker.state is WorkerState.READY)
 
     def _choose(self) -> WorkerProcess | None:
         ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
@@ -192,6 +200,20 @@ class WorkerPool:
         if worker is None:
             message = "the models are loading (or a worker is being replaced); retry shortly"
             return PredictReply(0, 503, envelope.failure(Code.NOT_READY, message))
+        depth = self.depth.get(module, 0)
+        if depth >= self.settings.queue_size:
+            message = (
+                f"{module} is overloaded: {depth} requests are already waiting or running; retry shortly "
+                "(the server's queue_size bounds this)"
+            )
+            return PredictReply(0, 503, envelope.failure(Code.OVERLOADED, message))
+        self.depth[module] = depth + 1
+        try:
+            return await self._call(worker, module, body)
+        finally:
+            self.depth[module] -= 1
+
+    async def _call(self, worker: WorkerProcess, module: str, body: bytes) -> PredictReply:
         request_id = next(self._request_ids)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[PredictReply] = loop.create_future()

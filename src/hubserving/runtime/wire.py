@@ -14,7 +14,7 @@ from hubserving.runtime.messages import PredictCall, PredictReply
 
 HEADER = struct.Struct("!IB")
 CALL = struct.Struct("!QH")  # request id, length of the module name; then the name, then the body
-REPLY = struct.Struct("!QH")  # request id, HTTP status; then the envelope
+REPLY = struct.Struct("!QHH")  # request id, HTTP status, batch size; then the envelope
 KIND_PICKLE, KIND_CALL, KIND_REPLY = 0, 1, 2
 
 
@@ -28,7 +28,8 @@ def encode(message: Any) -> bytes:
         name = message.module.encode()
         return _frame(KIND_CALL, CALL.pack(message.request_id, len(name)), name, message.body)
     if isinstance(message, PredictReply):
-        return _frame(KIND_REPLY, REPLY.pack(message.request_id, message.http_status), message.body)
+        header = REPLY.pack(message.request_id, message.http_status, min(message.batch_size, 65535))
+        return _frame(KIND_REPLY, header, message.body)
     return _frame(KIND_PICKLE, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -39,8 +40,8 @@ def decode(kind: int, payload: bytes) -> Any:
         start = CALL.size + name_length
         return PredictCall(request_id, payload[CALL.size : start].decode(), payload[start:])
     if kind == KIND_REPLY:
-        request_id, status = REPLY.unpack_from(payload)
-        return PredictReply(request_id, status, payload[REPLY.size :])
+        request_id, status, batch_size = REPLY.unpack_from(payload)
+        return PredictReply(request_id, status, payload[REPLY.size :], batch_size)
     return pickle.loads(payload)
 
 

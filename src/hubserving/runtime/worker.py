@@ -7,6 +7,7 @@ and lets each module's handler batch what is compatible.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -19,6 +20,7 @@ import traceback
 from collections import defaultdict
 from typing import BinaryIO
 
+from hubserving.logs import LogSettings, configure_logging
 from hubserving.module.loader import load_module
 from hubserving.runtime import wire
 from hubserving.runtime.handler import BatchPolicy, ModuleHandler
@@ -119,14 +121,14 @@ class Worker:
 
 def run(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the front's to handle
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s"
-    )
     sock = socket.socket(fileno=fd)
     stream = sock.makefile("rb")
     setup = wire.read_frame(stream)
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
+    log = setup.log or LogSettings(None, "")
+    name = log.file_name.replace(".log", f".worker{setup.worker_index}.log")
+    configure_logging(dataclasses.replace(log, file_name=name))
     try:
         handlers = {spec.name: build_handler(spec, setup.use_gpu) for spec in setup.modules}
     except Exception:
