@@ -148,9 +148,12 @@ def test_request_ids_are_echoed_and_logged(hub_home: Path) -> None:
         assert given.headers["x-request-id"] == "trace-42"
         made = server.post("echo", {"texts": ["a"]}).headers["x-request-id"]
         assert len(made) == 32 and made != "trace-42"
-        log = hub_home / "log" / f"serving_{port}.log"
+        log = hub_home / "log" / f"serving_{port}.access.log"
         deadline = time.monotonic() + 5
-        while "trace-42" not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        while (
+            not (log.exists() and "trace-42" in log.read_text(encoding="utf-8"))
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
         logged = [entry for entry in entries if entry.get("request_id") == "trace-42"]

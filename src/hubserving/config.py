@@ -37,6 +37,7 @@ SERVER_KEYS = {
     "cors",
     "log_format",
     "max_body_mb",
+    "access_log",
 }
 MODULE_KEYS = {"init_args", "predict_args", "batching"}
 
@@ -84,6 +85,7 @@ class ServerConfig:
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
     log_format: str = "text"
+    access_log: bool = True
 
     @property
     def worker_count(self) -> int:
@@ -194,6 +196,12 @@ def _expect_type(value: object, kind: type | tuple[type, ...], key: str, what: s
         raise ConfigError(f"{key} must be {what}, not {json.dumps(value, ensure_ascii=False)}")
 
 
+def _flag(data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    _expect_type(value, bool, key, "true or false")
+    return bool(value)
+
+
 def _batching_from_json(value: object, key: str) -> BatchingConfig:
     if value is False:
         return BatchingConfig(enabled=False)
@@ -268,6 +276,7 @@ def config_from_json(data: object, source: str = "config") -> ServerConfig:
         api_key=check_api_key(data.get("api_key")),
         cors_origins=parse_cors(data.get("cors")),
         log_format=check_log_format(data.get("log_format", "text")),
+        access_log=_flag(data, "access_log", True),
     )
 
 

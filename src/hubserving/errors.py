@@ -23,6 +23,7 @@ class Code(StrEnum):
     TIMEOUT = "118"
     WORKER_LOST = "119"
     UNAUTHORIZED = "120"
+    METHOD_NOT_ALLOWED = "121"
 
 
 class HubServingError(Exception):

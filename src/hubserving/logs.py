@@ -49,21 +49,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(settings: LogSettings) -> Path | None:
-    """Replace the root logger's handlers; returns the log file's path (None when there is none)."""
+def rotating_file(path: Path) -> logging.Handler:
+    return logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_LOG_BYTES, backupCount=BACKUPS, encoding="utf-8"
+    )
+
+
+def configure_logging(settings: LogSettings) -> None:
+    """Replace the root logger's handlers: stderr and the rotating file."""
     formatter: logging.Formatter = (
         JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    path = None
     if settings.directory is not None:
         settings.directory.mkdir(parents=True, exist_ok=True)
-        path = settings.directory / settings.file_name
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                path, maxBytes=MAX_LOG_BYTES, backupCount=BACKUPS, encoding="utf-8"
-            )
-        )
+        handlers.append(rotating_file(settings.directory / settings.file_name))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -72,4 +72,3 @@ def configure_logging(settings: LogSettings) -> Path | None:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(settings.level)
-    return path

@@ -25,6 +25,7 @@ import uvicorn
 from hubserving import __version__
 from hubserving.config import ModuleConfig, ServerConfig
 from hubserving.errors import PortInUse
+from hubserving.http.access import AccessLog
 from hubserving.http.app import create_app
 from hubserving.http.state import ServingState
 from hubserving.logs import LogSettings, configure_logging
@@ -140,9 +141,10 @@ async def run_server(
     setup = WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu, log_settings(config, home))
     pool = WorkerPool(setup, settings)
     metrics.watch_queue(lambda module: pool.depth.get(module, 0), pool.ready_workers)
+    access_log = AccessLog(log_settings(config, home)) if config.access_log else None
     server = FrontServer(
         uvicorn.Config(
-            create_app(ServingState(config, pool, metrics)),
+            create_app(ServingState(config, pool, metrics, access_log)),
             lifespan="off",
             log_level="warning",
             access_log=False,
@@ -183,6 +185,8 @@ async def run_server(
         stopping.cancel()
         await serving
     finally:
+        if access_log is not None:
+            access_log.close()
         await pool.stop()
         remove_record(home, config.port, os.getpid())
         for signum in (signal.SIGINT, signal.SIGTERM):

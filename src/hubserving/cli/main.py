@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default) or json, for log shippers",
     )
     start.add_argument(
+        "--no-access-log",
+        "--no_access_log",
+        dest="no_access_log",
+        action="store_true",
+        help="do not log a line per request (it costs about a tenth of peak throughput)",
+    )
+    start.add_argument(
         "--detach",
         action="store_true",
         help="run in the background; return once ready (logs in $HUB_HOME/log/)",
@@ -142,6 +149,8 @@ def _operational_overrides(config: ServerConfig, args: argparse.Namespace) -> Se
         changes["cors_origins"] = parse_cors(args.cors, "--cors")
     if args.log_format is not None:
         changes["log_format"] = args.log_format
+    if args.no_access_log:
+        changes["access_log"] = False
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 

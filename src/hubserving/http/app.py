@@ -9,7 +9,7 @@ from starlette.types import ASGIApp
 
 from hubserving.http import auth, info
 from hubserving.http.asgi import Receive, Scope, Send
-from hubserving.http.predict import PREFIX, predict
+from hubserving.http.predict import PREFIX, predict, wrong_method
 from hubserving.http.state import ServingState
 
 
@@ -25,8 +25,8 @@ class HubApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.api_key is not None and not auth.is_allowed(scope, self.api_key):
             await auth.refuse(send)
-        elif scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(PREFIX):
-            await predict(self.state, scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await (predict if scope["method"] == "POST" else wrong_method)(self.state, scope, receive, send)
         else:
             await self.routes(scope, receive, send)
 

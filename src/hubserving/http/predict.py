@@ -6,7 +6,6 @@ objects cost more per request than the rest of the front together.
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 
@@ -18,8 +17,6 @@ from hubserving.http.state import ServingState
 PREFIX = "/predict/"
 MAX_REQUEST_ID_LENGTH = 128
 RETRY_AFTER_S = b"1"
-
-access_log = logging.getLogger("hubserving.access")
 
 
 def request_id(scope: Scope) -> bytes:
@@ -70,6 +67,12 @@ async def _answer(state: ServingState, module: str, scope: Scope, receive: Recei
     return reply.http_status, reply.body, reply.batch_size
 
 
+async def wrong_method(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:
+    """Anything but POST on a prediction route: 405 with the envelope."""
+    message = f"use POST with a JSON body on {scope['path']}, not {scope['method']}"
+    await respond(send, 405, envelope.failure(Code.METHOD_NOT_ALLOWED, message), [(b"allow", b"POST")])
+
+
 async def predict(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer one prediction request with the envelope, its request id, and a metrics and log entry."""
     started = time.perf_counter()
@@ -83,20 +86,6 @@ async def predict(state: ServingState, scope: Scope, receive: Receive, send: Sen
     seconds = time.perf_counter() - started
     if module in state.module_names:
         state.metrics.observe(module, status, seconds, batch_size)
-    if access_log.isEnabledFor(logging.INFO):
+    if state.access_log is not None:
         client = scope.get("client") or ("-", 0)
-        access_log.info(
-            '%s "POST %s" %d %.1fms id=%s',
-            client[0],
-            scope["path"],
-            status,
-            seconds * 1000,
-            rid.decode(),
-            extra={
-                "request_id": rid.decode(),
-                "hub_module": module,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "client": client[0],
-            },
-        )
+        state.access_log.record(client[0], module, status, seconds, rid.decode())

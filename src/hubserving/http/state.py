@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from hubserving.config import ServerConfig
+from hubserving.http.access import AccessLog
 from hubserving.metrics import ServerMetrics
 from hubserving.runtime.pool import WorkerPool
 
@@ -17,6 +18,7 @@ class ServingState:
     config: ServerConfig
     pool: WorkerPool
     metrics: ServerMetrics
+    access_log: AccessLog | None = None
     started_at: float = field(default_factory=time.time)
     module_names: frozenset[str] = frozenset()
 

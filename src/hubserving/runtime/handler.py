@@ -19,7 +19,8 @@ from hubserving.runtime.messages import PredictCall, PredictReply
 
 logger = logging.getLogger("hubserving.worker")
 
-CLIENT_ERRORS = (TypeError, ValueError, KeyError)
+# Exceptions a serving method raises on arguments it cannot use: answered 400, not 500.
+CLIENT_ERRORS = (TypeError, ValueError, KeyError, OverflowError)
 
 
 @dataclass(frozen=True)
