@@ -176,3 +176,39 @@ def test_config_file_with_two_versions_and_predict_args(hub_home: Path, tmp_path
         assert server.post("echo", {"texts": ["a"]}).json()["results"][0]["text"] == ">A"
         assert server.post("echo", {"texts": ["a"], "upper": False}).json()["results"][0]["text"] == ">a"
         assert len(server.family()) == 3
+
+
+def test_concurrent_requests_are_merged_into_fewer_calls(hub_home: Path) -> None:
+    port = free_port()
+    with ServerProcess(["-m", "echo", "-p", str(port)], hub_home, port) as server:
+
+        def ask(i: int) -> dict:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                body = {"texts": [f"t{i}"], "sleep_s": 0.05}
+                return dict(client.post("/predict/echo", json=body).json())
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(48)))
+        assert [a["results"][0]["text"] for a in answers] == [f"t{i}" for i in range(48)]
+        calls = {a["results"][0]["calls"] for a in answers}
+        assert len(calls) < 48 / 2, f"{len(calls)} model calls for 48 requests"  # calls answered several each
+        batch_count = server.client.get("/metrics").text
+        assert 'hub_batch_size_bucket{le="1.0",module="echo"}' in batch_count
+
+
+def test_batching_off_in_the_config_calls_once_per_request(hub_home: Path, tmp_path: Path) -> None:
+    port = free_port()
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps({"port": port, "modules_info": {"echo": {"batching": False}}}), encoding="utf-8"
+    )
+    with ServerProcess(["-c", str(path)], hub_home, port) as server:
+
+        def ask(i: int) -> int:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                body = {"texts": [f"t{i}"], "sleep_s": 0.02}
+                return int(client.post("/predict/echo", json=body).json()["results"][0]["calls"])
+
+        with ThreadPoolExecutor(8) as pool:
+            calls = list(pool.map(ask, range(16)))
+        assert sorted(calls) == list(range(1, 17))
