@@ -1,217 +1,33 @@
-"""``hub``: parse the command line, build a config, call one function. No logic here."""
+"""``hub``: parse the command line and call the chosen command's handler. No logic here."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
-import platform
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from hubserving import __version__
-from hubserving.config import (
-    LOG_FORMATS,
-    ServerConfig,
-    check_api_key,
-    check_port,
-    check_timeout,
-    check_workers,
-    default_workers,
-    load_config_file,
-    modules_from_requirements,
-    parse_cors,
-    parse_gpu,
-)
+from hubserving.cli import serving
 from hubserving.errors import ConfigError, HubServingError
-from hubserving.paths import HubHome
 
-START_FLAGS = ("modules", "port", "use_multiprocess", "workers", "use_gpu", "gpu", "host", "timeout")
+COMMAND_GROUPS = (serving,)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="Serve trained models over HTTP.")
     parser.add_argument("--version", action="version", version=f"hubserving {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serving = commands.add_parser("serving", help="start or stop a prediction server")
-    actions = serving.add_subparsers(dest="action", required=True)
-
-    start = actions.add_parser(
-        "start",
-        help="serve modules on a port",
-        description="Serve modules: hub serving start -m lac [-p 8866]",
-    )
-    start.add_argument(
-        "-m",
-        "--modules",
-        nargs="+",
-        metavar="NAME[==VERSION]",
-        help="modules to serve, e.g. -m lac senta_bilstm==1.2.0",
-    )
-    start.add_argument("-c", "--config", help="a config.json; the other start flags are then ignored")
-    start.add_argument("-p", "--port", type=int, default=None, help="port (default 8866)")
-    start.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
-    start.add_argument("--use_multiprocess", action="store_true", help="one worker process per --workers")
-    start.add_argument(
-        "-w",
-        "--workers",
-        type=int,
-        default=None,
-        help=f"worker processes with --use_multiprocess (default 2*cpu_count-1 = {default_workers()})",
-    )
-    start.add_argument("--use_gpu", action="store_true", help="predict on GPU cards (one worker per card)")
-    start.add_argument("-i", "--gpu", default=None, help="GPU cards, e.g. 0,1 (default 0)")
-    start.add_argument("--timeout", type=float, default=None, help="seconds a request may take (default 60)")
-    start.add_argument(
-        "--queue_size",
-        "--queue-size",
-        type=int,
-        default=None,
-        help="requests waiting or running per module before 503 (default 512)",
-    )
-    start.add_argument(
-        "--api-key",
-        "--api_key",
-        default=None,
-        help="require this key (Authorization: Bearer or X-API-Key); env HUB_API_KEY too",
-    )
-    start.add_argument(
-        "--cors", default=None, help='allowed browser origins, e.g. "https://app.example.com" or "*"'
-    )
-    start.add_argument(
-        "--log-format",
-        "--log_format",
-        choices=LOG_FORMATS,
-        default=None,
-        help="text (default) or json, for log shippers",
-    )
-    start.add_argument(
-        "--no-access-log",
-        "--no_access_log",
-        dest="no_access_log",
-        action="store_true",
-        help="do not log a line per request (it costs about a tenth of peak throughput)",
-    )
-    start.add_argument(
-        "--detach",
-        action="store_true",
-        help="run in the background; return once ready (logs in $HUB_HOME/log/)",
-    )
-
-    status = actions.add_parser("status", help="list running servers")
-    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-    stop = actions.add_parser("stop", help="stop the server on a port")
-    stop.add_argument(
-        "-p", "--port", type=int, default=8866, help="port of the server to stop (default 8866)"
-    )
+    for group in COMMAND_GROUPS:
+        group.register(commands)
     return parser
-
-
-def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
-    """The start config and any warnings about flags that do not apply."""
-    warnings: list[str] = []
-    if args.config:
-        given = [f"--{flag}" for flag in START_FLAGS if getattr(args, flag) not in (None, False)]
-        if given:
-            warnings.append(f"-c {args.config} is used; ignoring {' '.join(given)}")
-        config = load_config_file(Path(args.config))
-    elif args.modules:
-        config = ServerConfig(
-            modules=modules_from_requirements(args.modules),
-            host=args.host or "0.0.0.0",
-            port=check_port(args.port if args.port is not None else 8866, "--port"),
-            use_multiprocess=args.use_multiprocess,
-            workers=check_workers(args.workers, "--workers")
-            if args.workers is not None
-            else default_workers(),
-            use_gpu=args.use_gpu,
-            gpu=parse_gpu(args.gpu if args.gpu is not None else "0", "--gpu"),
-            timeout_s=check_timeout(args.timeout, "--timeout") if args.timeout is not None else 60.0,
-        )
-    else:
-        raise ConfigError(
-            "nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
-            "or a config file with -c config.json"
-        )
-    return _platform_adjusted(_operational_overrides(config, args), warnings), warnings
-
-
-def _operational_overrides(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
-    """Flags that apply over a config file too; HUB_API_KEY when no key is given."""
-    changes: dict[str, object] = {}
-    if args.queue_size is not None:
-        changes["queue_size"] = check_workers(args.queue_size, "--queue_size")
-    api_key = args.api_key if args.api_key is not None else config.api_key or os.environ.get("HUB_API_KEY")
-    changes["api_key"] = check_api_key(api_key, "--api-key")
-    if args.cors is not None:
-        changes["cors_origins"] = parse_cors(args.cors, "--cors")
-    if args.log_format is not None:
-        changes["log_format"] = args.log_format
-    if args.no_access_log:
-        changes["access_log"] = False
-    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
-
-
-def _platform_adjusted(config: ServerConfig, warnings: list[str]) -> ServerConfig:
-    if config.use_gpu and config.use_multiprocess:
-        warnings.append("--use_gpu wins: --use_multiprocess is ignored (one worker per GPU card)")
-        config = dataclasses.replace(config, use_multiprocess=False)
-    if config.use_multiprocess and platform.system() == "Windows":
-        warnings.append("--use_multiprocess is not supported on Windows; serving with one process")
-        config = dataclasses.replace(config, use_multiprocess=False)
-    return config
-
-
-def run_start(args: argparse.Namespace) -> int:
-    config, warnings = config_from_args(args)
-    for warning in warnings:
-        print(f"hubserving: warning: {warning}", file=sys.stderr)
-    if args.detach:
-        from hubserving.detach import start_detached
-
-        argv = [arg for arg in args.raw_argv if arg != "--detach"]
-        return start_detached(argv, HubHome.from_env(), config.port)
-    from hubserving.server import serve
-
-    return serve(config, HubHome.from_env())
-
-
-def run_status(args: argparse.Namespace) -> int:
-    from hubserving.status import print_status
-
-    return print_status(HubHome.from_env(), as_json=args.json)
-
-
-def run_stop(args: argparse.Namespace) -> int:
-    from hubserving.stop import StopOutcome, stop_server
-
-    port = check_port(args.port, "--port")
-    result = stop_server(
-        HubHome.from_env(), port, announce=lambda: print("PaddleHub Serving will stop.", flush=True)
-    )
-    if result.outcome is StopOutcome.NO_RECORD:
-        print(
-            f"PaddleHub Serving config file is not exists, please confirm the port [{port}] "
-            "you specified is correct."
-        )
-        return 1
-    if result.outcome is StopOutcome.ALREADY_STOPPED:
-        print("PaddleHub Serving has been stopped.")
-        return 0
-    if result.outcome is StopOutcome.KILLED:
-        print(f"hubserving: the server did not stop in time; killed processes {list(result.pids)}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     raw_argv = list(argv) if argv is not None else sys.argv[1:]
     args = build_parser().parse_args(raw_argv)
     args.raw_argv = raw_argv
-    handlers = {"start": run_start, "stop": run_stop, "status": run_status}
     try:
-        return handlers[args.action](args)
+        return int(args.handler(args))
     except HubServingError as error:
         print(f"hubserving: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ConfigError) else 1
