@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -212,3 +213,23 @@ def test_batching_off_in_the_config_calls_once_per_request(hub_home: Path, tmp_p
         with ThreadPoolExecutor(8) as pool:
             calls = list(pool.map(ask, range(16)))
         assert sorted(calls) == list(range(1, 17))
+
+
+def test_multipart_upload_becomes_the_same_arguments(hub_home: Path) -> None:
+    port = free_port()
+    with ServerProcess(["-m", "echo", "-p", str(port)], hub_home, port) as server:
+        form = server.client.post(
+            "/predict/echo",
+            files=[("texts", ("a.txt", b"not used as text", "text/plain"))],
+            data={"upper": "true"},
+        )
+        assert form.status_code == 200, form.text
+        [result] = form.json()["results"]
+        # a file field arrives as base64, like the images of the CV modules; other fields as JSON values
+        assert result["text"] == base64.b64encode(b"not used as text").decode().upper()
+        broken = server.client.post(
+            "/predict/echo",
+            content=b"--x\r\nbroken",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+        assert broken.status_code == 400 and broken.json()["status"] != "0"

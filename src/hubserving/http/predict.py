@@ -10,11 +10,13 @@ import time
 import uuid
 
 from hubserving import envelope
-from hubserving.errors import Code
+from hubserving.errors import Code, RequestError
 from hubserving.http.asgi import JSON, Headers, Receive, Scope, Send, header, respond
+from hubserving.http.multipart import multipart_to_json
 from hubserving.http.state import ServingState
 
 PREFIX = "/predict/"
+MULTIPART = b"multipart/form-data"
 MAX_REQUEST_ID_LENGTH = 128
 RETRY_AFTER_S = b"1"
 
@@ -27,11 +29,8 @@ def request_id(scope: Scope) -> bytes:
     return uuid.uuid4().hex.encode()
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None when it is larger than ``limit`` bytes."""
-    declared = header(scope, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -47,22 +46,46 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _too_large(state: ServingState) -> tuple[int, bytes, int]:
+    limit_mb = state.config.max_body_bytes / 1024 / 1024
+    message = f"the request body is over {limit_mb:g} MB; send less per request"
+    return 413, envelope.failure(Code.BODY_TOO_LARGE, message), 0
+
+
+def _wrong_content_type(content_type: bytes) -> tuple[int, bytes, int]:
+    shown = content_type.decode("latin-1") or "none"
+    message = (
+        "post the arguments as JSON with the header 'Content-Type: application/json' "
+        f"(or images as multipart/form-data); got {shown!r}"
+    )
+    return 415, envelope.failure(Code.NOT_JSON_CONTENT_TYPE, message), 0
+
+
+async def _body(state: ServingState, scope: Scope, receive: Receive) -> bytes | tuple[int, bytes, int]:
+    """The JSON body to send to a worker, or the error answer."""
+    content_type = (header(scope, b"content-type") or b"").lower()
+    limit = state.config.max_body_bytes
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return _too_large(state)
+    if content_type.startswith(JSON):
+        body = await _read_body(receive, limit)
+        return _too_large(state) if body is None else body
+    if content_type.startswith(MULTIPART):
+        try:
+            return await multipart_to_json(scope, receive, limit)
+        except RequestError as error:
+            return error.http_status, envelope.failure(error.code, str(error)), 0
+    return _wrong_content_type(content_type)
+
+
 async def _answer(state: ServingState, module: str, scope: Scope, receive: Receive) -> tuple[int, bytes, int]:
     """HTTP status, envelope and batch size for one request."""
     if module not in state.module_names:
         return 404, envelope.failure(Code.MODULE_NOT_AVAILABLE, f"Module {module} is not available."), 0
-    content_type = header(scope, b"content-type") or b""
-    if not content_type.lower().startswith(JSON):
-        shown = content_type.decode("latin-1") or "none"
-        message = (
-            f"post the arguments as JSON with the header 'Content-Type: application/json' (got {shown!r})"
-        )
-        return 415, envelope.failure(Code.NOT_JSON_CONTENT_TYPE, message), 0
-    body = await _read_body(scope, receive, state.config.max_body_bytes)
-    if body is None:
-        limit_mb = state.config.max_body_bytes / 1024 / 1024
-        message = f"the request body is over {limit_mb:g} MB; send less per request"
-        return 413, envelope.failure(Code.BODY_TOO_LARGE, message), 0
+    body = await _body(state, scope, receive)
+    if isinstance(body, tuple):
+        return body
     reply = await state.pool.predict(module, body)
     return reply.http_status, reply.body, reply.batch_size
 

@@ -7,7 +7,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,6 +38,7 @@ class LoadedModule:
     method: Callable[..., Any]
     spec: ServingSpec
     signature: Signature
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _package_name(directory: Path) -> str:
@@ -119,5 +120,20 @@ def load_module(directory: Path, init_args: Mapping[str, Any], use_gpu: bool = F
     instance = construct(cls, init_args, use_gpu)
     method = getattr(instance, method_name)
     return LoadedModule(
-        getattr(cls, MODULE_INFO_ATTR), method, getattr(method, SERVING_ATTR), inspect_signature(method)
+        getattr(cls, MODULE_INFO_ATTR),
+        method,
+        getattr(method, SERVING_ATTR),
+        inspect_signature(method),
+        module_details(instance),
     )
+
+
+def module_details(instance: Any) -> Mapping[str, Any]:
+    """What a module adds to its description (``serving_details()``: e.g. input shapes); must be JSON."""
+    describe = getattr(instance, "serving_details", None)
+    if describe is None:
+        return {}
+    details = describe()
+    if not isinstance(details, Mapping):
+        raise ModuleLoadError(f"{type(instance).__name__}.serving_details() must return a dict")
+    return dict(details)

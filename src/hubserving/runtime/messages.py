@@ -56,6 +56,7 @@ class ModuleDescription:
     predict_args: Mapping[str, Any]
     batch_arg: str | None
     max_batch_size: int | None
+    details: Mapping[str, Any] = field(default_factory=dict)  # the module's own serving_details(), if any
 
     @property
     def category(self) -> str:

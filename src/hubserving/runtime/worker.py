@@ -57,6 +57,7 @@ def describe(handler: ModuleHandler) -> ModuleDescription:
         predict_args=handler.predict_args,
         batch_arg=handler.batch_arg,
         max_batch_size=handler.policy.max_batch_size if handler.batch_arg else None,
+        details=handler.loaded.details,
     )
 
 
