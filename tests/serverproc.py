@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,14 +59,13 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}"
         self.ready_timeout_s = ready_timeout_s
         env = {**os.environ, "HUB_HOME": str(hub_home)}
-        self.process = subprocess.Popen(
-            hub_command("serving", "start", *args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=cwd,
-        )
+        # Files, not pipes: nobody reads a pipe while the server runs, and a full one would block it.
+        self.log_dir = Path(tempfile.mkdtemp(prefix="hubserving-test-"))
+        self.stdout_path, self.stderr_path = self.log_dir / "stdout", self.log_dir / "stderr"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                hub_command("serving", "start", *args), stdout=out, stderr=err, env=env, cwd=cwd
+            )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 
     def wait_ready(self) -> None:
@@ -91,9 +92,8 @@ class ServerProcess:
             return []
 
     def output(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        out, err = self.process.communicate()
+        out = self.stdout_path.read_text(encoding="utf-8", errors="replace")
+        err = self.stderr_path.read_text(encoding="utf-8", errors="replace")
         return f"stdout:\n{out}\nstderr:\n{err}"
 
     def stop(self) -> None:
@@ -106,6 +106,7 @@ class ServerProcess:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         self.client.close()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def __enter__(self) -> ServerProcess:
         try:

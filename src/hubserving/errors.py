@@ -24,6 +24,7 @@ class Code(StrEnum):
     WORKER_LOST = "119"
     UNAUTHORIZED = "120"
     METHOD_NOT_ALLOWED = "121"
+    INTERNAL = "122"
 
 
 class HubServingError(Exception):
@@ -63,3 +64,31 @@ class RequestError(HubServingError):
         super().__init__(message)
         self.code = code
         self.http_status = http_status
+
+
+class ArchiveError(HubServingError):
+    """A module archive that cannot be read, or that would write outside its folder."""
+
+
+class ChecksumMismatch(ArchiveError):
+    """A file's sha256 is not the one its index, checksum file or manifest gives."""
+
+
+class ModuleIndexError(HubServingError):
+    """A module index (``index.json``) that cannot be fetched or read, or has no matching module."""
+
+
+class InstallError(HubServingError):
+    """A module cannot be installed or uninstalled as asked."""
+
+
+class MissingRequirements(InstallError):
+    """A module needs Python packages that are not installed (and installing them was not allowed)."""
+
+
+class ModuleInUse(InstallError):
+    """Uninstalling a module that a running server serves."""
+
+
+class ModuleRunError(HubServingError):
+    """``hub run``: the module's serving method raised."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from hubserving.http import auth, info
+from hubserving.http import auth, info, page
 from hubserving.http.asgi import Receive, Scope, Send
 from hubserving.http.predict import PREFIX, predict, wrong_method
 from hubserving.http.state import ServingState
@@ -31,9 +31,9 @@ class HubApp:
             await self.routes(scope, receive, send)
 
 
-def info_routes() -> list[Route]:
+def info_routes() -> list[BaseRoute]:
     return [
-        Route("/", info.index, methods=["GET"]),
+        *page.page_routes(),
         Route("/modules", info.modules, methods=["GET"]),
         Route("/metrics", info.metrics, methods=["GET"]),
         Route("/health", info.health, methods=["GET"]),

@@ -8,7 +8,8 @@ from hubserving import envelope
 from hubserving.errors import Code
 from hubserving.http.asgi import Scope, Send, header, respond
 
-OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready"})
+OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready", "/"})
+OPEN_PREFIXES = ("/static/",)  # the web page's scripts and styles: they hold no data
 UNAUTHORIZED = envelope.failure(
     Code.UNAUTHORIZED,
     "this server needs an API key: send the header 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
@@ -23,8 +24,8 @@ def presented_key(scope: Scope) -> bytes | None:
 
 
 def is_allowed(scope: Scope, api_key: bytes) -> bool:
-    """Health routes are open; everything else needs the key."""
-    if scope["path"] in OPEN_PATHS:
+    """Health routes and the web page are open; everything else needs the key."""
+    if scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
         return True
     key = presented_key(scope)
     return key is not None and hmac.compare_digest(key, api_key)

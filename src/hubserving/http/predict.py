@@ -6,6 +6,7 @@ objects cost more per request than the rest of the front together.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -17,6 +18,8 @@ from hubserving.http.state import ServingState
 
 PREFIX = "/predict/"
 MULTIPART = b"multipart/form-data"
+
+logger = logging.getLogger("hubserving.http")
 MAX_REQUEST_ID_LENGTH = 128
 RETRY_AFTER_S = b"1"
 
@@ -63,20 +66,24 @@ def _wrong_content_type(content_type: bytes) -> tuple[int, bytes, int]:
 
 async def _body(state: ServingState, scope: Scope, receive: Receive) -> bytes | tuple[int, bytes, int]:
     """The JSON body to send to a worker, or the error answer."""
-    content_type = (header(scope, b"content-type") or b"").lower()
+    content_type = header(scope, b"content-type") or b""
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    is_json = media_type == JSON or media_type.endswith(b"+json")
+    if not is_json and media_type != MULTIPART:
+        return _wrong_content_type(content_type)
     limit = state.config.max_body_bytes
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return _too_large(state)
-    if content_type.startswith(JSON):
-        body = await _read_body(receive, limit)
-        return _too_large(state) if body is None else body
-    if content_type.startswith(MULTIPART):
-        try:
-            return await multipart_to_json(scope, receive, limit)
-        except RequestError as error:
-            return error.http_status, envelope.failure(error.code, str(error)), 0
-    return _wrong_content_type(content_type)
+    body = await _read_body(receive, limit)
+    if body is None:
+        return _too_large(state)
+    if is_json:
+        return body
+    try:
+        return await multipart_to_json(scope, body)
+    except RequestError as error:
+        return error.http_status, envelope.failure(error.code, str(error)), 0
 
 
 async def _answer(state: ServingState, module: str, scope: Scope, receive: Receive) -> tuple[int, bytes, int]:
@@ -101,7 +108,14 @@ async def predict(state: ServingState, scope: Scope, receive: Receive, send: Sen
     started = time.perf_counter()
     rid = request_id(scope)
     module = scope["path"][len(PREFIX) :]
-    status, body, batch_size = await _answer(state, module, scope, receive)
+    try:
+        status, body, batch_size = await _answer(state, module, scope, receive)
+    except Exception:
+        logger.exception("request %s to %s failed inside the server", rid.decode(), scope["path"])
+        message = (
+            f"the server failed on this request (request id {rid.decode()}; the traceback is in its log)"
+        )
+        status, body, batch_size = 500, envelope.failure(Code.INTERNAL, message), 0
     headers: Headers = [(b"x-request-id", rid)]
     if status == 503:
         headers.append((b"retry-after", RETRY_AFTER_S))

@@ -38,6 +38,7 @@ from hubserving.runtime.messages import (
 logger = logging.getLogger("hubserving.pool")
 
 RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+HEALTHY_AFTER_S = 10.0  # a worker that served this long before dying is replaced at once
 
 
 class WorkerStartError(HubServingError):
@@ -60,7 +61,9 @@ class WorkerProcess:
     state: WorkerState = WorkerState.STARTING
     in_flight: dict[int, asyncio.Future[PredictReply]] = field(default_factory=dict)
     last_reply_s: float = field(default_factory=time.monotonic)
+    ready_since: float | None = None
     failure: str | None = None
+    quick_deaths: int = 0  # deaths in a row of this slot's workers, each soon after starting
 
     @property
     def pid(self) -> int:
@@ -143,7 +146,7 @@ class WorkerPool:
                 future.set_result(message)
         elif isinstance(message, WorkerReady):
             worker.state = WorkerState.READY
-            worker.last_reply_s = time.monotonic()
+            worker.last_reply_s = worker.ready_since = time.monotonic()
             self.descriptions = message.modules
             logger.info("worker %d (pid %d) is ready", worker.index, worker.pid)
             if all(w.state is WorkerState.READY for w in self.workers.values()):
@@ -180,12 +183,15 @@ class WorkerPool:
 
     async def _replace(self, dead: WorkerProcess) -> None:
         await asyncio.to_thread(_reap, dead.process)
-        delay = RESTART_DELAYS_S[min(self.restarts, len(RESTART_DELAYS_S) - 1)]
+        healthy = dead.ready_since is not None and time.monotonic() - dead.ready_since >= HEALTHY_AFTER_S
+        quick_deaths = 0 if healthy else dead.quick_deaths + 1
+        delay = restart_delay(quick_deaths)
         self.restarts += 1
         self.settings.on_restart()
         await asyncio.sleep(delay)
         if not self.stopping:
-            await self._spawn(dead.index)
+            replacement = await self._spawn(dead.index)
+            replacement.quick_deaths = quick_deaths
 
     def ready_workers(self) -> int:
         return sum(1 for worker in self.workers.values() if worker.state is WorkerState.READY)
@@ -258,6 +264,11 @@ class WorkerPool:
         for worker in self.workers.values():
             worker.protocol.close()
         await asyncio.gather(*(asyncio.to_thread(_reap, w.process, grace_s) for w in self.workers.values()))
+
+
+def restart_delay(quick_deaths: int) -> float:
+    """No wait for a worker that died after serving a while; growing waits for one that keeps dying young."""
+    return RESTART_DELAYS_S[min(max(quick_deaths - 1, 0), len(RESTART_DELAYS_S) - 1)]
 
 
 def _reap(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
