@@ -38,7 +38,7 @@ from hubserving.runtime.messages import (
 logger = logging.getLogger("hubserving.pool")
 
 RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
-HEALTHY_AFTER_S = 10.0  # a worker that served this long before dying is replaced at once
+HEALTHY_AFTER_S = 1.0  # a worker that was ready this long before dying is replaced at once
 
 
 class WorkerStartError(HubServingError):
