@@ -357,11 +357,6 @@ def test_a_media_type_that_only_starts_like_json_gets_415(server: ServerProcess)
     assert_envelope_error(predict(server, b'{"texts": ["ok"]}', b"application/jsonp"), "112")
 
 
-@pytest.mark.xfail(
-    reason="uvicorn's httptools parser drops the body of a request offering 'Upgrade: h2c' "
-    "(curl --http2, Java RestClient); the app sees an empty body: 400/113",
-    strict=True,
-)
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_an_ignored_h2c_upgrade_offer_keeps_the_body(server: ServerProcess, chunked: bool) -> None:
     body = b'{"texts": ["ok"]}'

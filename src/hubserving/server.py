@@ -24,13 +24,21 @@ import uvicorn
 
 from hubserving import __version__
 from hubserving.config import ModuleConfig, ServerConfig
-from hubserving.errors import PortInUse
+from hubserving.errors import ModuleNotFound, PortInUse
 from hubserving.http.access import AccessLog
 from hubserving.http.app import create_app
+from hubserving.http.protocol import HttpProtocol
 from hubserving.http.state import ServingState
 from hubserving.logs import LogSettings, configure_logging
 from hubserving.metrics import ServerMetrics
-from hubserving.module.finder import BUILTIN_DIR, Catalog, ModuleSource, discover, source_from_directory
+from hubserving.module.finder import (
+    BUILTIN_DIR,
+    ENTRY_POINT_GROUP,
+    Catalog,
+    ModuleSource,
+    discover,
+    source_from_directory,
+)
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
 from hubserving.runtime.devices import check_cards, detect_gpus
@@ -64,18 +72,29 @@ class ResolvedModule:
 
 
 def module_catalog(home: HubHome) -> Catalog:
-    """Built-in modules and the user's under ``$HUB_HOME/modules``."""
-    return discover([(BUILTIN_DIR, True), (home.modules_dir, False)])
+    """Built-in modules, the user's under ``$HUB_HOME/modules``, and packages' (``hubserving.modules``)."""
+    return discover([(BUILTIN_DIR, True), (home.modules_dir, False)], ENTRY_POINT_GROUP)
 
 
-def resolve_modules(config: ServerConfig, catalog: Catalog) -> list[ResolvedModule]:
-    """Find every configured module, or raise ModuleNotFound naming it and listing what exists."""
+def resolve_modules(
+    config: ServerConfig, catalog: Catalog, home: HubHome | None = None
+) -> list[ResolvedModule]:
+    """Find every configured module, or raise ModuleNotFound naming it and listing what exists.
+
+    A missing module is installed into ``home`` (default ``$HUB_HOME``) from the configured module
+    source when there is one (``HUB_MODULE_SOURCE``, or ``module_source`` in ``$HUB_HOME/config.json``).
+    """
     resolved = []
     for module in config.modules:
         if module.directory is not None:
             source = source_from_directory(module.directory)
         else:
-            source = catalog.resolve(module.requirement)
+            try:
+                source = catalog.resolve(module.requirement)
+            except ModuleNotFound as missing:
+                from hubserving.hub.autoinstall import install_missing
+
+                source = install_missing(module.requirement, home or HubHome.from_env(), missing)
         resolved.append(ResolvedModule(module, source))
     return resolved
 
@@ -148,7 +167,7 @@ async def run_server(
             lifespan="off",
             log_level="warning",
             access_log=False,
-            http="httptools",
+            http=HttpProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             server_header=False,
         )
