@@ -42,7 +42,8 @@ def test_builtin_lac_is_found_without_importing_paddle() -> None:
     source = catalog().resolve(parse_requirement("lac"))
     assert source.builtin and source.info.category == "nlp"
     script = (
-        "import sys; from hubserving.server import module_catalog; from hubserving.paths import HubHome;"
+        "import sys; from hubserving.module.finder import module_catalog;"
+        "from hubserving.paths import HubHome;"
         "from hubserving.module.requirement import parse_requirement as p;"
         "module_catalog(HubHome.from_env()).resolve(p('lac')); print(sorted(m for m in sys.modules"
         " if m.split('.')[0] in ('paddle', 'numpy', 'LAC')))"

@@ -31,14 +31,7 @@ from hubserving.http.protocol import HttpProtocol
 from hubserving.http.state import ServingState
 from hubserving.logs import LogSettings, configure_logging
 from hubserving.metrics import ServerMetrics
-from hubserving.module.finder import (
-    BUILTIN_DIR,
-    ENTRY_POINT_GROUP,
-    Catalog,
-    ModuleSource,
-    discover,
-    source_from_directory,
-)
+from hubserving.module.finder import Catalog, ModuleSource, module_catalog, source_from_directory
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
 from hubserving.runtime.devices import check_cards, detect_gpus
@@ -71,14 +64,7 @@ class ResolvedModule:
         )
 
 
-def module_catalog(home: HubHome) -> Catalog:
-    """Built-in modules, the user's under ``$HUB_HOME/modules``, and packages' (``hubserving.modules``)."""
-    return discover([(BUILTIN_DIR, True), (home.modules_dir, False)], ENTRY_POINT_GROUP)
-
-
-def resolve_modules(
-    config: ServerConfig, catalog: Catalog, home: HubHome | None = None
-) -> list[ResolvedModule]:
+def resolve_modules(config: ServerConfig, catalog: Catalog, home: HubHome) -> list[ResolvedModule]:
     """Find every configured module, or raise ModuleNotFound naming it and listing what exists.
 
     A missing module is installed into ``home`` (default ``$HUB_HOME``) from the configured module
@@ -94,7 +80,7 @@ def resolve_modules(
             except ModuleNotFound as missing:
                 from hubserving.hub.autoinstall import install_missing
 
-                source = install_missing(module.requirement, home or HubHome.from_env(), missing)
+                source = install_missing(module.requirement, home, missing)
         resolved.append(ResolvedModule(module, source))
     return resolved
 
@@ -215,7 +201,7 @@ async def run_server(
 
 def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
     """Everything ``hub serving start`` does; returns the exit code. Raises HubServingError on bad input."""
-    resolved = resolve_modules(config, module_catalog(home))
+    resolved = resolve_modules(config, module_catalog(home), home)
     if config.use_gpu:
         check_cards(config.gpu, detect_gpus())
     sock = bind_socket(config.host, config.port)

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from hubserving import __version__
-from hubserving.cli import serving
+from hubserving.cli import modules, serving
 from hubserving.errors import ConfigError, HubServingError
 
-COMMAND_GROUPS = (serving,)
+COMMAND_GROUPS = (serving, modules)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,12 +2,16 @@
 
 A module is a folder holding ``module.py`` with one class decorated by ``@moduleinfo(...)``.
 Its metadata is read with ``ast`` so that finding a module never imports a DL framework.
-Modules live in the package (built-ins) and under ``$HUB_HOME/modules/<name>[/<version>]/``.
+Modules live in the package (built-ins), under ``$HUB_HOME/modules/<name>[/<version>]/``, and in Python
+packages that declare an entry point in the ``hubserving.modules`` group whose value names the package
+holding ``module.py`` (``my_module = "my_module"``); the package is located, not imported.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import importlib.util
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +21,11 @@ from packaging.version import InvalidVersion, Version
 from hubserving.errors import ModuleNotFound
 from hubserving.module.decorators import ModuleInfo
 from hubserving.module.requirement import Requirement
+from hubserving.paths import HubHome
 
 MODULE_FILE = "module.py"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "modules"
+ENTRY_POINT_GROUP = "hubserving.modules"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class ModuleSource:
     info: ModuleInfo
     directory: Path
     builtin: bool = False
+    package: str | None = None  # the Python distribution whose entry point provides it
 
     @property
     def version(self) -> Version:
@@ -130,8 +137,8 @@ class Catalog:
         return text
 
 
-def discover(roots: Iterable[tuple[Path, bool]]) -> Catalog:
-    """Scan ``(folder, is_builtin)`` roots for modules."""
+def discover(roots: Iterable[tuple[Path, bool]], entry_point_group: str | None = None) -> Catalog:
+    """Scan ``(folder, is_builtin)`` roots for modules, then the packages of an entry-point group."""
     catalog = Catalog([], [])
     for root, builtin in roots:
         for directory in _candidate_dirs(root):
@@ -139,7 +146,28 @@ def discover(roots: Iterable[tuple[Path, bool]]) -> Catalog:
                 catalog.sources.append(ModuleSource(read_module_info(directory), directory, builtin))
             except ModuleFileError as error:
                 catalog.problems.append(str(error))
+    if entry_point_group is not None:
+        for entry in importlib.metadata.entry_points(group=entry_point_group):
+            package = entry.dist.name if entry.dist is not None else entry.value
+            try:
+                directory = _package_dir(entry.value)
+                catalog.sources.append(ModuleSource(read_module_info(directory), directory, False, package))
+            except ModuleFileError as error:
+                catalog.problems.append(f"entry point {entry.name} = {entry.value!r} of {package}: {error}")
     return catalog
+
+
+def _package_dir(value: str) -> Path:
+    """The folder of the package an entry point names, found without importing it (``a.b`` imports ``a``)."""
+    if ":" in value:
+        raise ModuleFileError("the value must name a package (my_module), not an object (my_module:X)")
+    try:
+        spec = importlib.util.find_spec(value)
+    except (ImportError, ValueError) as error:
+        raise ModuleFileError(f"cannot locate package {value}: {error}") from None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleFileError(f"{value} is not an importable package (a folder with __init__.py)")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def source_from_directory(directory: Path) -> ModuleSource:
@@ -148,3 +176,8 @@ def source_from_directory(directory: Path) -> ModuleSource:
         return ModuleSource(read_module_info(directory.resolve()), directory.resolve())
     except ModuleFileError as error:
         raise ModuleNotFound(str(error)) from None
+
+
+def module_catalog(home: HubHome) -> Catalog:
+    """Built-in modules, the user's under ``$HUB_HOME/modules``, and packages' (``hubserving.modules``)."""
+    return discover([(BUILTIN_DIR, True), (home.modules_dir, False)], ENTRY_POINT_GROUP)
