@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from hubserving import __version__, envelope
 from hubserving.http.state import ServingState
@@ -69,43 +68,3 @@ async def modules(request: Request) -> Response:
     return _json(
         {"server": server_summary(state), "modules": [describe_module(d) for d in state.pool.descriptions]}
     )
-
-
-def _module_row(description: ModuleDescription) -> str:
-    arguments = ", ".join(
-        p.name if p.required else f"{p.name}={envelope.dumps(p.default).decode()}"
-        for p in description.parameters
-    )
-    cells = (
-        description.name,
-        description.version,
-        description.category,
-        description.summary,
-        f"POST /predict/{description.name}  ({description.method}({arguments}))",
-    )
-    return "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
-
-
-async def index(request: Request) -> Response:
-    """A plain page for people: what this server serves and how to call it."""
-    state = _state(request)
-    summary = server_summary(state)
-    rows = "\n".join(_module_row(d) for d in state.pool.descriptions) or (
-        "<tr><td colspan=5>models are loading…</td></tr>"
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>hubserving</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}
-td,th{{border:1px solid #ccc;padding:.3em .6em}}
-table{{border-collapse:collapse}}code{{background:#f4f4f4;padding:.1em .3em}}</style></head>
-<body><h1>hubserving {html.escape(__version__)}</h1>
-<p>Mode: {html.escape(summary["mode"])} · workers: {summary["workers"]} ·
-{"ready" if summary["ready"] else "loading"} · up {summary["uptime_s"]:.0f} s</p>
-<table><tr><th>module</th><th>version</th><th>category</th><th>summary</th><th>call</th></tr>
-{rows}</table>
-<p>Example: <code>curl -s -H 'Content-Type: application/json' -d '{{"texts": ["今天是个好日子"]}}'
-{html.escape(str(request.base_url))}predict/lac</code> · machine-readable: <a href="/modules">/modules</a></p>
-</body></html>"""
-    return HTMLResponse(page)

@@ -57,6 +57,7 @@ class ModuleDescription:
     batch_arg: str | None
     max_batch_size: int | None
     details: Mapping[str, Any] = field(default_factory=dict)  # the module's own serving_details(), if any
+    aliases: Mapping[str, str] = field(default_factory=dict)  # other request keys for arguments
 
     @property
     def category(self) -> str:

@@ -58,6 +58,7 @@ def describe(handler: ModuleHandler) -> ModuleDescription:
         batch_arg=handler.batch_arg,
         max_batch_size=handler.policy.max_batch_size if handler.batch_arg else None,
         details=handler.loaded.details,
+        aliases=handler.loaded.spec.aliases,
     )
 
 

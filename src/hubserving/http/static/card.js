@@ -18,10 +18,12 @@ function argumentNote(module, parameter, input) {
   if (parameter.name === input.name) {
     notes.push(input.kind === "image" ? "the images (base64)" : input.kind === "text" ? "the texts" : "the input");
   }
-  if (parameter.name === module.batch_arg) notes.push(`batched: up to ${module.max_batch_size ?? "any number of"} items a call`);
+  if (parameter.name === module.batch_arg)
+    notes.push(`batched: up to ${module.max_batch_size ?? "any number of"} items a call`);
   if (parameter.required) notes.push("required");
   const configured = module.predict_args || {};
-  if (Object.prototype.hasOwnProperty.call(configured, parameter.name)) notes.push("default set by the server's config");
+  if (Object.prototype.hasOwnProperty.call(configured, parameter.name))
+    notes.push("default set by the server's config");
   return notes.join("; ");
 }
 
@@ -31,7 +33,13 @@ function argumentTable(module, input) {
       "tr",
       {},
       h("td", {}, h("code", { text: parameter.name })),
-      h("td", {}, parameter.required ? h("span", { class: "muted", text: "—" }) : h("code", { text: JSON.stringify(effectiveDefault(module, parameter)) })),
+      h(
+        "td",
+        {},
+        parameter.required
+          ? h("span", { class: "muted", text: "—" })
+          : h("code", { text: JSON.stringify(effectiveDefault(module, parameter)) }),
+      ),
       h("td", { text: argumentNote(module, parameter, input) }),
     ),
   );
@@ -41,7 +49,15 @@ function argumentTable(module, input) {
     h(
       "table",
       { class: "arguments" },
-      h("thead", {}, h("tr", {}, ["argument", "default", ""].map((text) => h("th", { text })))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["argument", "default", "notes"].map((text) => h("th", { text })),
+        ),
+      ),
       h("tbody", {}, rows),
     ),
   );
@@ -63,16 +79,25 @@ function codeTabs(module, idPrefix) {
   const panels = Object.entries(blocks).map(([name, pre], index) =>
     h(
       "div",
-      { class: "code-panel", role: "tabpanel", "aria-labelledby": `${idPrefix}-tab-${name}`, hidden: index !== 0, dataset: { language: name } },
-      copyButton(() => pre.textContent),
+      {
+        class: "code-panel",
+        role: "tabpanel",
+        "aria-labelledby": `${idPrefix}-tab-${name}`,
+        hidden: index !== 0,
+        dataset: { language: name },
+      },
       pre,
     ),
   );
+  let selected = "curl";
   function select(name) {
+    selected = name;
     tabs.forEach((tab) => tab.setAttribute("aria-selected", String(tab.id.endsWith(`-${name}`))));
     panels.forEach((panel) => (panel.hidden = panel.dataset.language !== name));
   }
-  return { element: h("div", { class: "code-tabs" }, h("div", { class: "tab-list", role: "tablist" }, tabs), panels), blocks };
+  const copy = copyButton(() => blocks[selected].textContent);
+  const bar = h("div", { class: "tab-bar" }, h("div", { class: "tab-list", role: "tablist" }, tabs), copy);
+  return { element: h("div", { class: "code-tabs" }, bar, panels), blocks };
 }
 
 /** The card for `module`; timeoutS is the server's request timeout (for the Python example). */
@@ -82,7 +107,12 @@ export function moduleCard(module, timeoutS) {
   let panel = null;
   const refresh = () => {
     if (!code || !panel) return;
-    const written = examples({ module, ...panel.state(), withKey: apiKeys.required || Boolean(apiKeys.get()), timeoutS });
+    const written = examples({
+      module,
+      ...panel.state(),
+      withKey: apiKeys.required || Boolean(apiKeys.get()),
+      timeoutS,
+    });
     code.blocks.curl.textContent = written.curl;
     code.blocks.python.textContent = written.python;
   };
@@ -90,12 +120,22 @@ export function moduleCard(module, timeoutS) {
   code = codeTabs(module, idPrefix);
   refresh();
   const input = panel.state().input;
-  const details = module.details && Object.keys(module.details).length
-    ? h("details", { class: "module-details" }, h("summary", { text: "Details from the module" }), h("pre", { class: "json", text: pretty(module.details) }))
-    : null;
+  const details =
+    module.details && Object.keys(module.details).length
+      ? h(
+          "details",
+          { class: "module-details" },
+          h("summary", { text: "Details from the module" }),
+          h("pre", { class: "json", text: pretty(module.details) }),
+        )
+      : null;
   const card = h(
     "section",
-    { class: "card module", id: idPrefix, dataset: { module: module.name, category: module.category || "other", input: input.kind } },
+    {
+      class: "card module",
+      id: idPrefix,
+      dataset: { module: module.name, category: module.category || "other", input: input.kind },
+    },
     h(
       "header",
       { class: "card-head" },

@@ -49,11 +49,7 @@ function curlMultipart(url, input, files, options, withKey) {
 }
 
 function pythonCall(url, bodyLiteral, withKey, timeoutS) {
-  const lines = [
-    "response = requests.post(",
-    `    ${JSON.stringify(url)},`,
-    `    json=${bodyLiteral},`,
-  ];
+  const lines = ["response = requests.post(", `    ${JSON.stringify(url)},`, `    json=${bodyLiteral},`];
   if (withKey) lines.push('    headers={"Authorization": "Bearer " + os.environ["HUB_API_KEY"]},');
   lines.push(`    timeout=${Math.ceil(timeoutS || 60)},`, ")", 'print(response.json()["results"])');
   return lines.join("\n");
@@ -70,7 +66,8 @@ export function examples({ module, input, texts, files, options, body, withKey, 
     const names = files.length ? files : ["photo.jpg"];
     const variables = names.map((_, index) => (names.length === 1 ? "image" : `image_${index + 1}`));
     const reads = names.map(
-      (name, index) => `with open(${JSON.stringify(name)}, "rb") as file:\n    ${variables[index]} = base64.b64encode(file.read()).decode()`,
+      (name, index) =>
+        `with open(${JSON.stringify(name)}, "rb") as file:\n    ${variables[index]} = base64.b64encode(file.read()).decode()`,
     );
     const images = input.list ? `[${variables.join(", ")}]` : variables[0];
     const bodyLiteral = pythonLiteral({ [input.name]: new PythonCode(images), ...options }, "    ");
@@ -94,6 +91,11 @@ export function examples({ module, input, texts, files, options, body, withKey, 
   }
   return {
     curl: curlJson(url, request, withKey),
-    python: [...imports, "import requests", "", pythonCall(url, pythonLiteral(request, "    "), withKey, timeoutS)].join("\n"),
+    python: [
+      ...imports,
+      "import requests",
+      "",
+      pythonCall(url, pythonLiteral(request, "    "), withKey, timeoutS),
+    ].join("\n"),
   };
 }

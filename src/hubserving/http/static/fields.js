@@ -45,12 +45,29 @@ export function optionFields(module, parameters, idPrefix, onChange) {
     input.dataset.argument = parameter.name;
     input.addEventListener("input", onChange);
     input.addEventListener("change", onChange);
-    const label = h("label", { for: id }, parameter.name, parameter.required ? h("span", { class: "required", text: " *" }) : null);
+    const label = h(
+      "label",
+      { for: id },
+      parameter.name,
+      parameter.required ? h("span", { class: "required", text: " *" }) : null,
+    );
     const hint = parameter.required ? "required" : `default ${shown(base)}`;
-    const row = h("div", { class: `field field-${kind}` }, kind === "bool" ? [input, label] : [label, input], h("small", { text: hint }));
+    const row = h(
+      "div",
+      { class: `field field-${kind}` },
+      kind === "bool" ? [input, label] : [label, input],
+      h("small", { text: hint }),
+    );
     return { parameter, base, kind, input, row };
   });
-  const element = fields.length ? h("fieldset", { class: "options" }, h("legend", { text: "Arguments" }), fields.map((field) => field.row)) : null;
+  const element = fields.length
+    ? h(
+        "fieldset",
+        { class: "options" },
+        h("legend", { text: "Arguments" }),
+        fields.map((field) => field.row),
+      )
+    : null;
   function values() {
     const chosen = {};
     for (const field of fields) {

@@ -29,7 +29,12 @@ export function imagePicker(idPrefix, multiple, onChange) {
   const zone = h(
     "div",
     { class: "drop-zone", tabindex: "0", role: "group", "aria-label": "Images: choose, drop or paste" },
-    h("p", {}, h("label", { for: fileInput.id, class: "file-label", text: "Choose an image" }), " or drop it here, or paste it (Ctrl+V)"),
+    h(
+      "p",
+      {},
+      h("label", { for: fileInput.id, class: "file-label", text: "Choose an image" }),
+      " or drop it here, or paste it (Ctrl+V)",
+    ),
     fileInput,
     thumbs,
   );
@@ -65,7 +70,10 @@ export function imagePicker(idPrefix, multiple, onChange) {
     const read = await Promise.all(
       chosen.map(async (file, index) => {
         const dataUrl = await readAsDataUrl(file);
-        const name = file.name && file.name !== "image.png" ? file.name : `pasted-${index + 1}.${file.type.split("/")[1] || "png"}`;
+        const name =
+          file.name && file.name !== "image.png"
+            ? file.name
+            : `pasted-${index + 1}.${file.type.split("/")[1] || "png"}`;
         return { name, dataUrl, base64: dataUrl.slice(dataUrl.indexOf(",") + 1) };
       }),
     );

@@ -57,7 +57,12 @@ async function stage(image, extent, draw) {
     picture = h("div", { class: "blank", style: { "aspect-ratio": `${width} / ${height}` } });
   }
   const size = Math.max(11, Math.round(Math.max(width, height) / 42));
-  const layer = s("svg", { class: "overlay", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", "aria-hidden": "true" });
+  const layer = s("svg", {
+    class: "overlay",
+    viewBox: `0 0 ${width} ${height}`,
+    preserveAspectRatio: "none",
+    "aria-hidden": "true",
+  });
   draw(layer, size);
   return h("div", { class: "stage" }, picture, layer);
 }
@@ -101,16 +106,17 @@ async function detectionFigure(item, image, index) {
     boxes.forEach((box, at) => {
       const colour = colourFor(box.label ?? "box");
       const score = isNumber(box.confidence) ? ` ${box.confidence.toFixed(2)}` : "";
+      const frame = {
+        x: box.left,
+        y: box.top,
+        width: Math.max(1, box.right - box.left),
+        height: Math.max(1, box.bottom - box.top),
+      };
       const shape = s(
         "g",
         { class: "box", dataset: { label: String(box.label ?? "") } },
-        s("rect", {
-          x: box.left,
-          y: box.top,
-          width: Math.max(1, box.right - box.left),
-          height: Math.max(1, box.bottom - box.top),
-          stroke: colour,
-        }),
+        s("rect", { ...frame, class: "halo" }),
+        s("rect", { ...frame, stroke: colour }),
         tagLabel(`${box.label ?? at + 1}${score}`, box.left, box.top, size, colour),
       );
       shapes.push(shape);
@@ -122,7 +128,15 @@ async function detectionFigure(item, image, index) {
     ? h(
         "table",
         { class: "boxes" },
-        h("thead", {}, h("tr", {}, ["#", "label", "score", "left, top, right, bottom"].map((text) => h("th", { text })))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["#", "label", "score", "left, top, right, bottom"].map((text) => h("th", { text })),
+          ),
+        ),
         h("tbody", {}, rows),
       )
     : h("p", { class: "muted", text: "Nothing found in this image." });
@@ -142,19 +156,22 @@ async function ocrFigure(lines, image, index) {
   const figure = await stage(image, extentOf(lines.flatMap((line) => line.text_box_position)), (layer, size) => {
     lines.forEach((line, at) => {
       const colour = colourFor(`line ${at}`);
-      const points = line.text_box_position;
+      const points = line.text_box_position.map((point) => `${point[0]},${point[1]}`).join(" ");
       const shape = s(
         "g",
         { class: "box ocr-box" },
-        s("polygon", { points: points.map((point) => `${point[0]},${point[1]}`).join(" "), stroke: colour }),
-        tagLabel(String(at + 1), points[0][0], points[0][1], size, colour),
+        s("polygon", { points, class: "halo" }),
+        s("polygon", { points, stroke: colour }),
+        tagLabel(String(at + 1), line.text_box_position[0][0], line.text_box_position[0][1], size, colour),
       );
       shapes.push(shape);
       layer.append(shape);
     });
   });
   shapes.forEach((shape, at) => pair(shape, rows[at]));
-  const list = lines.length ? h("ol", { class: "ocr-lines" }, rows) : h("p", { class: "muted", text: "No text found." });
+  const list = lines.length
+    ? h("ol", { class: "ocr-lines" }, rows)
+    : h("p", { class: "muted", text: "No text found." });
   return h("figure", { class: "detected" }, figure, caption(image, index, lines.length, "line"), list);
 }
 
@@ -166,6 +183,8 @@ export async function renderDetection(results, context) {
 
 /** Each image with its numbered text boxes, and the text read, line by line. */
 export async function renderOcr(results, context) {
-  const figures = await Promise.all(results.map((item, index) => ocrFigure(ocrLines(item), context.images[index], index)));
+  const figures = await Promise.all(
+    results.map((item, index) => ocrFigure(ocrLines(item), context.images[index], index)),
+  );
   return h("div", { class: "view view-ocr" }, figures);
 }

@@ -38,7 +38,10 @@ const UNKNOWN = ["#868e96", "自定义", "custom tag"];
 /** Whether `results` look like LAC's: per text {word: [...], tag?: [...]}. */
 export function isSegmentation(results) {
   return results.every(
-    (item) => item && Array.isArray(item.word) && (item.tag === undefined || (Array.isArray(item.tag) && item.tag.length === item.word.length)),
+    (item) =>
+      item &&
+      Array.isArray(item.word) &&
+      (item.tag === undefined || (Array.isArray(item.tag) && item.tag.length === item.word.length)),
   );
 }
 
@@ -52,7 +55,12 @@ function token(word, tag) {
   const colour = tag === undefined ? null : (TAGS[tag] || UNKNOWN)[0];
   return h(
     "span",
-    { class: "token", dataset: tag === undefined ? {} : { tag }, style: colour ? { "--tag": colour } : {}, title: tag ? describe(tag) : null },
+    {
+      class: "token",
+      dataset: tag === undefined ? {} : { tag },
+      style: colour ? { "--tag": colour } : {},
+      title: tag ? describe(tag) : null,
+    },
     h("span", { class: "word", text: word }),
     tag === undefined ? null : h("span", { class: "tag", text: tag }),
   );
@@ -76,7 +84,11 @@ export function renderSegmentation(results, context) {
       "li",
       { class: "segmented" },
       context.texts[index] !== undefined ? h("span", { class: "source", text: context.texts[index] }) : null,
-      h("span", { class: "tokens" }, item.word.map((word, at) => token(word, item.tag ? item.tag[at] : undefined))),
+      h(
+        "span",
+        { class: "tokens" },
+        item.word.map((word, at) => token(word, item.tag ? item.tag[at] : undefined)),
+      ),
     ),
   );
   const allTags = Object.keys(TAGS);
@@ -89,12 +101,20 @@ export function renderSegmentation(results, context) {
       ? h(
           "div",
           { class: "legend" },
-          h("ul", { class: "legend-list", "aria-label": "Tags in this result" }, [...used].map((tag) => legendItem(tag, true))),
+          h(
+            "ul",
+            { class: "legend-list", "aria-label": "Tags in this result" },
+            [...used].map((tag) => legendItem(tag, true)),
+          ),
           h(
             "details",
             { class: "legend-all" },
             h("summary", { text: `All ${allTags.length} tags` }),
-            h("ul", { class: "legend-list" }, [...allTags, ...extra].map((tag) => legendItem(tag, used.has(tag)))),
+            h(
+              "ul",
+              { class: "legend-list" },
+              [...allTags, ...extra].map((tag) => legendItem(tag, used.has(tag))),
+            ),
           ),
         )
       : null,

@@ -31,7 +31,12 @@ function textInput(module, input, id, onChange) {
       onChange();
     },
   });
-  const label = h("label", { for: id }, input.list ? "Texts " : "Text ", h("small", { text: input.list ? `(${input.name}: one per line)` : `(${input.name})` }));
+  const label = h(
+    "label",
+    { for: id },
+    input.list ? "Texts " : "Text ",
+    h("small", { text: input.list ? `(${input.name}: one per line)` : `(${input.name})` }),
+  );
   return { element: h("div", { class: "input-block" }, h("div", { class: "input-head" }, label, example), area), area };
 }
 
@@ -82,13 +87,21 @@ export function tryPanel(module, onChange) {
       const lines = textLines(text.area.value);
       if (!lines.length) return { ok: false, message: "Type a text first (or press Example)." };
       const value = input.list ? lines : text.area.value;
-      return { ok: true, body: { [input.name]: value, ...chosen.values }, context: { texts: input.list ? lines : [value], images: [] } };
+      return {
+        ok: true,
+        body: { [input.name]: value, ...chosen.values },
+        context: { texts: input.list ? lines : [value], images: [] },
+      };
     }
     const images = picker.images();
     if (!images.length) return { ok: false, message: "Add an image first: choose one, drop it here, or paste it." };
     const encoded = images.map((image) => image.base64);
     const value = input.list ? encoded : encoded[0];
-    return { ok: true, body: { [input.name]: value, ...chosen.values }, context: { texts: [], images: input.list ? images : images.slice(0, 1) } };
+    return {
+      ok: true,
+      body: { [input.name]: value, ...chosen.values },
+      context: { texts: [], images: input.list ? images : images.slice(0, 1) },
+    };
   }
 
   async function send() {

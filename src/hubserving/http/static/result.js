@@ -15,14 +15,20 @@ export function formatLatency(milliseconds) {
 function requestText(path, body) {
   const shortened = JSON.stringify(
     body,
-    (key, value) => (typeof value === "string" && value.length > 200 ? `${value.slice(0, 60)}… (${value.length} characters)` : value),
+    (key, value) =>
+      typeof value === "string" && value.length > 200 ? `${value.slice(0, 60)}… (${value.length} characters)` : value,
     2,
   );
   return `POST /${path}\n${shortened}`;
 }
 
 function rawToggle(raw) {
-  const button = h("button", { type: "button", class: "raw-toggle secondary small", "aria-expanded": "false", text: "Raw JSON" });
+  const button = h("button", {
+    type: "button",
+    class: "raw-toggle secondary small",
+    "aria-expanded": "false",
+    text: "Raw JSON",
+  });
   button.addEventListener("click", () => {
     const open = raw.hidden;
     raw.hidden = !open;
@@ -54,7 +60,13 @@ function failure(answer) {
 export async function showAnswer(area, { answer, path, body, context }) {
   const { envelope, httpStatus, latencyMs } = answer;
   const ok = httpStatus === 200 && envelope && envelope.status === "0";
-  const raw = h("pre", { class: "raw-json", hidden: true, text: envelope ? pretty(envelope) : answer.text });
+  const rawText = envelope ? pretty(envelope) : answer.text;
+  const raw = h(
+    "div",
+    { class: "raw-box", hidden: true },
+    copyButton(() => rawText, "Copy JSON"),
+    h("pre", { class: "raw-json", text: rawText }),
+  );
   let content;
   let viewName = "error";
   if (ok) {
@@ -64,7 +76,9 @@ export async function showAnswer(area, { answer, path, body, context }) {
   } else {
     content = failure(answer);
   }
-  const statusText = ok ? `${httpStatus} OK` : `HTTP ${httpStatus}${envelope && envelope.status ? ` · status ${envelope.status}` : ""}`;
+  const statusText = ok
+    ? `${httpStatus} OK`
+    : `HTTP ${httpStatus}${envelope && envelope.status ? ` · status ${envelope.status}` : ""}`;
   area.replaceChildren(
     h(
       "div",
@@ -73,11 +87,15 @@ export async function showAnswer(area, { answer, path, body, context }) {
       h("span", { class: "latency", title: "round trip, as this browser measured it", text: formatLatency(latencyMs) }),
       h("span", { class: "spacer" }),
       rawToggle(raw),
-      copyButton(() => raw.textContent, "Copy JSON"),
     ),
     content,
     raw,
-    h("details", { class: "request-sent" }, h("summary", { text: "Request sent" }), h("pre", { text: requestText(path, body) })),
+    h(
+      "details",
+      { class: "request-sent" },
+      h("summary", { text: "Request sent" }),
+      h("pre", { text: requestText(path, body) }),
+    ),
   );
   area.dataset.view = viewName;
   area.dataset.state = ok ? "ok" : "error";
@@ -86,7 +104,9 @@ export async function showAnswer(area, { answer, path, body, context }) {
 
 /** A problem found before anything was sent (no text typed, JSON that does not parse), or no connection. */
 export function showProblem(area, message) {
-  area.replaceChildren(h("div", { class: "result-error", role: "alert" }, h("span", { class: "error-msg", text: message })));
+  area.replaceChildren(
+    h("div", { class: "result-error", role: "alert" }, h("span", { class: "error-msg", text: message })),
+  );
   area.dataset.view = "problem";
   area.dataset.state = "error";
   area.hidden = false;

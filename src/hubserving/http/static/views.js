@@ -13,8 +13,12 @@ function isSentiment(results) {
   return results.every((item) => isPlainObject(item) && isNumber(item.positive_probs) && isNumber(item.negative_probs));
 }
 
-/** One image's classes as [{label, score}], from a {label, score} list, {label: score}, or [{label: score}]. */
+/**
+ * One image's classes as [{label, score}], from a {label, score} list (bare or as {data: [...]}),
+ * {label: score}, or [{label: score}].
+ */
 function ranking(item) {
+  if (isPlainObject(item) && Array.isArray(item.data)) return ranking(item.data);
   if (Array.isArray(item) && item.every((entry) => isPlainObject(entry) && "label" in entry && isNumber(entry.score))) {
     return item.map((entry) => ({ label: String(entry.label), score: entry.score }));
   }
@@ -37,10 +41,19 @@ function renderSentiment(results, context) {
     return h(
       "li",
       { class: `sentiment ${key}` },
-      h("div", { class: "sentiment-head" }, h("span", { class: "sentiment-text", text }), h("span", { class: `pill ${key}`, text: key })),
       h(
         "div",
-        { class: "bar", role: "img", "aria-label": `positive ${percent(positive)}, negative ${percent(item.negative_probs)}` },
+        { class: "sentiment-head" },
+        h("span", { class: "sentiment-text", text }),
+        h("span", { class: `pill ${key}`, text: key }),
+      ),
+      h(
+        "div",
+        {
+          class: "bar",
+          role: "img",
+          "aria-label": `positive ${percent(positive)}, negative ${percent(item.negative_probs)}`,
+        },
         h("span", { class: "bar-positive", style: { width: percent(positive) } }),
         h("span", { class: "bar-negative", style: { width: percent(1 - positive) } }),
       ),
@@ -71,7 +84,11 @@ function renderClassification(results, context) {
             "li",
             {},
             h("span", { class: "rank-label", text: entry.label }),
-            h("span", { class: "rank-bar" }, h("span", { style: { width: percent(Math.min(1, Math.max(0, entry.score))) } })),
+            h(
+              "span",
+              { class: "rank-bar" },
+              h("span", { style: { width: percent(Math.min(1, Math.max(0, entry.score))) } }),
+            ),
             h("span", { class: "score", text: percent(entry.score) }),
           ),
         ),
@@ -90,6 +107,41 @@ function renderNothing(results, context) {
   return h("div", { class: "view view-empty" }, h("p", { class: "muted", text: noun }), renderJson(results));
 }
 
+/** Images a module drew itself (`visualization: true` gives them as base64 in each result). */
+function serverDrawings(results) {
+  const drawn = results
+    .map((item, index) =>
+      isPlainObject(item) && typeof item.visualization === "string" && item.visualization
+        ? [index, item.visualization]
+        : null,
+    )
+    .filter(Boolean);
+  if (!drawn.length) return null;
+  return h(
+    "details",
+    { class: "server-drawn" },
+    h("summary", { text: "Drawn by the module (visualization)" }),
+    drawn.map(([index, data]) =>
+      h("img", {
+        src: data.startsWith("data:") ? data : `data:image/jpeg;base64,${data}`,
+        alt: `image ${index + 1} as the module drew it`,
+      }),
+    ),
+  );
+}
+
+function withDrawings(view) {
+  return {
+    name: view.name,
+    render: async (results, context) => {
+      const element = await view.render(results, context);
+      const drawings = serverDrawings(results);
+      if (drawings) element.append(drawings);
+      return element;
+    },
+  };
+}
+
 const VIEWS = [
   { name: "segmentation", matches: isSegmentation, render: renderSegmentation },
   { name: "sentiment", matches: isSentiment, render: renderSentiment },
@@ -103,5 +155,6 @@ export function viewFor(results) {
   if (!Array.isArray(results)) return { name: "json", render: renderJson };
   const empty = results.every((item) => item === null || (Array.isArray(item) && item.length === 0));
   if (empty) return { name: "empty", render: renderNothing };
-  return VIEWS.find((view) => view.matches(results)) || { name: "json", render: renderJson };
+  const view = VIEWS.find((candidate) => candidate.matches(results));
+  return view ? withDrawings(view) : { name: "json", render: renderJson };
 }
