@@ -1,0 +1,89 @@
+"""The built-in ``ch_pp-ocrv4`` module: PP-OCRv4 Chinese and English OCR served by hubserving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubserving import moduleinfo, serving
+from hubserving.vision.arguments import (
+    VisionSettings,
+    image_list,
+    require_bool,
+    require_fraction,
+    require_positive,
+)
+from hubserving.vision.draw import draw_polygon
+from hubserving.vision.images import DEFAULT_MAX_PIXELS, ImageArray, decode_images
+from hubserving.vision.output import Visualizer
+
+from .pipeline import OcrOptions, OcrPipeline, TextLine
+
+NAME = "ch_pp-ocrv4"
+
+
+def line_result(line: TextLine) -> dict[str, Any]:
+    return {"text": line.text, "confidence": line.confidence, "text_box_position": line.box}
+
+
+def annotate(image: ImageArray, lines: list[TextLine]) -> ImageArray:
+    """A copy of the image with each line's box and its number in ``data`` (OpenCV cannot draw Chinese)."""
+    annotated = image.copy()
+    for number, line in enumerate(lines, start=1):
+        draw_polygon(annotated, line.box, str(number))
+    return annotated
+
+
+@moduleinfo(
+    name="ch_pp-ocrv4",
+    version="1.0.0",
+    summary="PP-OCRv4 text detection, direction and recognition (Chinese and English), on onnxruntime",
+    author="PaddlePaddle (models); RapidAI (ONNX export)",
+    author_email="",
+    type="cv/text_recognition",
+)
+class ChPPOCRv4:
+    """Reads the text lines of images.
+
+    ``init_args``: ``num_threads`` (math threads per network, default 1), ``max_pixels`` (largest image
+    accepted), ``output_dir`` (also write ``visualization`` images there; nothing is written without it).
+    """
+
+    def __init__(
+        self, num_threads: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS, output_dir: str | None = None
+    ) -> None:
+        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir)
+        self._pipeline = OcrPipeline(self._settings.num_threads)
+        self._visualizer = Visualizer(NAME, self._settings.output_dir)
+
+    def serving_details(self) -> dict[str, Any]:
+        return {"max_pixels": self._settings.limits.max_pixels, "input": "images: base64 image files"}
+
+    @serving
+    def recognize_text(
+        self,
+        images: list[str],
+        visualization: bool = False,
+        box_thresh: float = 0.6,
+        text_thresh: float = 0.5,
+        angle_classification_thresh: float = 0.9,
+        det_db_unclip_ratio: float = 1.5,
+    ) -> list[dict[str, Any]]:
+        """Per image ``{"data": [{"text", "confidence", "text_box_position": [[x, y] x 4]}, ...]}``, lines
+        in reading order; with ``visualization``, also ``"visualization"``: the boxes drawn, base64 JPEG.
+        """
+        items = image_list(NAME, images)
+        draw = require_bool(NAME, "visualization", visualization)
+        options = OcrOptions(
+            box_thresh=require_fraction(NAME, "box_thresh", box_thresh),
+            text_thresh=require_fraction(NAME, "text_thresh", text_thresh),
+            angle_thresh=require_fraction(NAME, "angle_classification_thresh", angle_classification_thresh),
+            unclip_ratio=require_positive(NAME, "det_db_unclip_ratio", det_db_unclip_ratio),
+        )
+        results = []
+        for image in decode_images(items, self._settings.limits):
+            lines = self._pipeline.read(image, options)
+            result: dict[str, Any] = {"data": [line_result(line) for line in lines]}
+            if draw:
+                result.update(self._visualizer.publish(annotate(image, lines)))
+            results.append(result)
+        return results

@@ -1,0 +1,1 @@
+"""The built-in efficientnet_lite0_imagenet module (EfficientNet-Lite0 on torch)."""
