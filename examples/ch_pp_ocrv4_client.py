@@ -16,7 +16,7 @@ def cv2_to_base64(image):
 
 
 if __name__ == "__main__":
-    path = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/ocr_zh_en.png"
+    path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/images/ocr_zh_en.png"
     base = sys.argv[2] if len(sys.argv) > 2 else "http://127.0.0.1:8866"
     data = {"images": [cv2_to_base64(cv2.imread(path))]}
     response = requests.post(f"{base}/predict/ch_pp-ocrv4", json=data, timeout=60)

