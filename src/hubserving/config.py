@@ -185,10 +185,33 @@ def check_modules(modules: Sequence[ModuleConfig]) -> tuple[ModuleConfig, ...]:
     return tuple(modules)
 
 
-def modules_from_requirements(texts: Sequence[str]) -> tuple[ModuleConfig, ...]:
-    """``-m lac senta_bilstm==1.2.0`` as module configs."""
-    requirements = [parse_requirement(text) for text in texts]
-    return check_modules([ModuleConfig(req.name, req) for req in requirements])
+def is_folder_text(text: str) -> bool:
+    """``./model``, ``/srv/model``, ``~/model``: a folder, not a module name."""
+    return text.startswith((".", "/", "~")) or os.sep in text
+
+
+def module_from_text(text: str, name: str | None = None) -> ModuleConfig:
+    """``lac``, ``lac==2.2.0``, or a folder (named after itself, or ``name``)."""
+    if not is_folder_text(text):
+        requirement = parse_requirement(text)
+        return ModuleConfig(requirement.name, requirement)
+    folder = Path(text).expanduser()
+    chosen = name or folder.resolve().name
+    try:
+        requirement = parse_requirement(chosen)
+    except ConfigError:
+        raise ConfigError(
+            f"the folder name {chosen!r} cannot be a module name in a URL; give one with --name"
+        ) from None
+    return ModuleConfig(requirement.name, Requirement(requirement.name), directory=folder)
+
+
+def modules_from_requirements(texts: Sequence[str], name: str | None = None) -> tuple[ModuleConfig, ...]:
+    """``-m lac senta_bilstm==1.2.0 ./exported_model`` as module configs; ``name`` names the one folder."""
+    folders = [text for text in texts if is_folder_text(text)]
+    if name is not None and len(folders) != 1:
+        raise ConfigError("--name names a served folder: use it with exactly one folder in -m")
+    return check_modules([module_from_text(text, name if text in folders else None) for text in texts])
 
 
 def _expect_type(value: object, kind: type | tuple[type, ...], key: str, what: str) -> None:

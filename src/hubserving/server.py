@@ -51,12 +51,22 @@ class ResolvedModule:
     config: ModuleConfig
     source: ModuleSource
 
+    @property
+    def label(self) -> str:
+        """How the banner names it: ``lac==2.2.0``, or the folder of an exported model."""
+        if self.source.model_dir is not None:
+            return f"{self.config.name} (exported model in {self.source.model_dir})"
+        return str(self.source)
+
     def spec(self) -> ModuleSpec:
         batching = self.config.batching
+        init_args = dict(self.config.init_args)
+        if self.source.model_dir is not None:
+            init_args.update(model_dir=str(self.source.model_dir), name=self.config.name)
         return ModuleSpec(
             name=self.config.name,
             directory=self.source.directory,
-            init_args=self.config.init_args,
+            init_args=init_args,
             predict_args=self.config.predict_args,
             batching=batching.enabled,
             max_batch_size=batching.max_batch_size,
@@ -117,7 +127,7 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
         f"hubserving {__version__} is serving ({config.mode}) on {config.host}:{config.port}, "
         f"ready in {elapsed_s:.1f} s:"
     ]
-    lines += [f"  {m.source}  ->  POST {base}/predict/{m.config.name}" for m in resolved]
+    lines += [f"  {m.label}  ->  POST {base}/predict/{m.config.name}" for m in resolved]
     lines += [f"Page: {base}/   Stop: Ctrl+C, or `hub serving stop --port {config.port}`"]
     print("\n".join(lines), file=out, flush=True)
 

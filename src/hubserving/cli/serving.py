@@ -46,6 +46,9 @@ def register(commands: Any) -> None:
         metavar="NAME[==VERSION]",
         help="modules to serve, e.g. -m lac senta_bilstm==1.2.0",
     )
+    start.add_argument(
+        "--name", default=None, help="the URL name of a folder given to -m (default: the folder's name)"
+    )
     start.add_argument("-c", "--config", help="a config.json; the other start flags are then ignored")
     start.add_argument("-p", "--port", type=int, default=None, help="port (default 8866)")
     start.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
@@ -118,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]
         config = load_config_file(Path(args.config))
     elif args.modules:
         config = ServerConfig(
-            modules=modules_from_requirements(args.modules),
+            modules=modules_from_requirements(args.modules, args.name),
             host=args.host or "0.0.0.0",
             port=check_port(args.port if args.port is not None else 8866, "--port"),
             use_multiprocess=args.use_multiprocess,

@@ -36,6 +36,7 @@ class ModuleSource:
     directory: Path
     builtin: bool = False
     package: str | None = None  # the Python distribution whose entry point provides it
+    model_dir: Path | None = None  # an exported model folder served by the built-in exported_model module
 
     @property
     def version(self) -> Version:
@@ -171,11 +172,26 @@ def _package_dir(value: str) -> Path:
 
 
 def source_from_directory(directory: Path) -> ModuleSource:
-    """A module given by folder (``init_args.directory``)."""
+    """A module given by folder (``-m ./folder`` or ``init_args.directory``).
+
+    A folder with ``module.py`` is a module; one holding an exported Paddle Inference or ONNX model
+    is served by the built-in ``exported_model`` module, with no Python from the user.
+    """
+    from hubserving.modules.exported_model.detect import model_kind
+
+    folder = directory.expanduser().resolve()
+    if not folder.is_dir():
+        raise ModuleNotFound(f"{directory} is not a folder: give a module folder or an exported model folder")
     try:
-        return ModuleSource(read_module_info(directory.resolve()), directory.resolve())
+        if (folder / MODULE_FILE).is_file() or model_kind(folder) is None:
+            return ModuleSource(read_module_info(folder), folder)
+        exported = BUILTIN_DIR / "exported_model"
+        return ModuleSource(read_module_info(exported), exported, builtin=True, model_dir=folder)
     except ModuleFileError as error:
-        raise ModuleNotFound(str(error)) from None
+        raise ModuleNotFound(
+            f"{error}; or put an exported model there "
+            "(*.json or *.pdmodel with *.pdiparams, __model__, *.onnx)"
+        ) from None
 
 
 def module_catalog(home: HubHome) -> Catalog:
