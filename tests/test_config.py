@@ -116,4 +116,12 @@ def test_cli_modules() -> None:
     with pytest.raises(ConfigError, match="twice"):
         modules_from_requirements(["lac", "lac==1.0.0"])
     with pytest.raises(ConfigError, match="not a module name"):
-        modules_from_requirements(["../etc"])
+        modules_from_requirements(["lac!"])
+    [folder] = modules_from_requirements(["./exported/senta"])
+    assert folder.name == "senta" and folder.directory == Path("exported/senta")
+    [named] = modules_from_requirements(["/srv/my model"], name="mine")
+    assert named.name == "mine"
+    with pytest.raises(ConfigError, match="--name"):
+        modules_from_requirements(["/srv/my model"])
+    with pytest.raises(ConfigError, match="exactly one folder"):
+        modules_from_requirements(["lac"], name="x")
