@@ -1,0 +1,1 @@
+"""Training of the built-in ``senta_bilstm`` module's model: ``python -m training.senta_bilstm.train``."""
