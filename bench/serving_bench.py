@@ -260,8 +260,23 @@ def report(
         lines.append(
             f"| {name} | {info['start_s']:.1f} s | {', '.join(f'{v:.0f}' for v in pss)} | {sum(pss):.0f} |"
         )
-    lines += ["", "## Targets (ratios from this run)", "", *targets(baseline, cells, servers)]
+    lines += ["", "## Targets (ratios from this run)", "", *targets(baseline, cells, servers), "", *READING]
     return "\n".join(lines) + "\n"
+
+
+READING = [
+    "## Reading it",
+    "",
+    "- The server runs as shipped: access log, metrics and request ids on.",
+    "- PaddleHub Serving was not rerun here (the optional third column is not built yet); its figures are",
+    "  `../shared/spec/performance.md`'s, from this kind of machine: single process 830 req/s at c=64,",
+    "  644 MB PSS; multiprocess (5 workers) 1,595 req/s, 720 MB PSS; 8 sentences at c=64: 448 / 819 req/s.",
+    "- Eight-sentence requests are model-bound (about 8 x 0.22 ms of model time each): the serving stack",
+    "  adds little there, so the gain over PaddleHub is smaller (roughly 1.2x).",
+    "- c=1 latency is the model's batch-1 time plus about 0.4 ms of HTTP, IPC and envelope work.",
+    "- The front is one asyncio process; at c=64 it is the busiest process, and the wrk client shares the",
+    "  same two cores.",
+]
 
 
 def targets(
