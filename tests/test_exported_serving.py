@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,34 @@ def test_a_folder_without_a_model_says_what_it_needs(hub_home: Path, tmp_path: P
     empty.mkdir()
     result = run_hub(["serving", "start", "-m", str(empty), "-p", str(free_port())], hub_home)
     assert result.returncode != 0 and "module.py" in result.stderr and "*.onnx" in result.stderr
+
+
+SENTA_EXPORT = (
+    Path(__file__).resolve().parents[1] / "src" / "hubserving" / "modules" / "senta_bilstm" / "model"
+)
+
+
+def test_the_senta_export_and_a_cv_onnx_model_serve_with_one_command(hub_home: Path, tmp_path: Path) -> None:
+    """The issue's two real folders: senta_bilstm's Paddle export and PP-OCR's direction classifier (ONNX)."""
+    pytest.importorskip("paddle", reason='paddle is not installed: pip install -e ".[senta]"')
+    rapidocr = pytest.importorskip("rapidocr_onnxruntime", reason='the ocr extra is not installed: ".[ocr]"')
+    classifier = tmp_path / "ppocr_direction"
+    classifier.mkdir()
+    models = Path(rapidocr.__file__).parent / "models"
+    shutil.copy(models / "ch_ppocr_mobile_v2.0_cls_infer.onnx", classifier / "model.onnx")
+    port = free_port()
+    args = ["-m", str(SENTA_EXPORT), str(classifier), "-p", str(port)]
+    with ServerProcess(args, hub_home, port) as server:
+        vocab = (SENTA_EXPORT / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        ids = [vocab.index(char) for char in "很好吃" if char in vocab]
+        senta = server.post("model", {"inputs": {"ids": [ids], "lengths": [len(ids)]}})
+        assert senta.status_code == 200, senta.text
+        [probabilities] = next(iter(senta.json()["results"].values()))
+        assert len(probabilities) == 2 and abs(sum(probabilities) - 1) < 1e-3
+        image = [[[[0.0] * 192 for _ in range(48)] for _ in range(3)]]
+        direction = server.post("ppocr_direction", {"inputs": {"x": image}})
+        assert direction.status_code == 200, direction.text
+        [[upright, flipped]] = next(iter(direction.json()["results"].values()))
+        assert abs(upright + flipped - 1) < 1e-3
+        names = {m["name"] for m in server.client.get("/modules").json()["modules"]}
+        assert names == {"model", "ppocr_direction"}

@@ -231,3 +231,46 @@ def test_body_limit_answers_413(hub_home: Path, tmp_path: Path) -> None:
 def test_short_api_key_is_refused(hub_home: Path) -> None:
     result = run_hub(["serving", "start", "-m", "echo", "--api-key", "short"], hub_home)
     assert result.returncode != 0 and "at least 8 characters" in result.stderr
+
+
+def test_a_worker_killed_under_load_loses_no_request(hub_home: Path) -> None:
+    """Every request gets exactly one answer: a correct 200, or 503 with status 119 from the killed worker."""
+    port = free_port()
+    args = ["-m", "echo", "-p", str(port), "--use_multiprocess", "--workers", "2", "--no-access-log"]
+    with ServerProcess(args, hub_home, port) as server:
+        stop_at = time.monotonic() + 3.0
+        answers: list[tuple[str, httpx.Response | Exception]] = []
+
+        def client(number: int) -> None:
+            with httpx.Client(base_url=server.url, timeout=20) as http:
+                sent = 0
+                while time.monotonic() < stop_at:
+                    text = f"{number}-{sent}"
+                    sent += 1
+                    try:
+                        answers.append(
+                            (text, http.post("/predict/echo", json={"texts": [text], "sleep_s": 0.01}))
+                        )
+                    except httpx.HTTPError as error:
+                        answers.append((text, error))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        server.family()[1].kill()
+        for thread in threads:
+            thread.join(timeout=30)
+        lost = [text for text, answer in answers if isinstance(answer, Exception)]
+        assert not lost, f"{len(lost)} requests got no answer"
+        by_status: dict[tuple[int, str], int] = {}
+        for text, answer in answers:
+            assert isinstance(answer, httpx.Response)
+            envelope = answer.json()
+            by_status[(answer.status_code, envelope["status"])] = (
+                by_status.get((answer.status_code, envelope["status"]), 0) + 1
+            )
+            if answer.status_code == 200:
+                assert envelope["results"][0]["text"] == text
+        assert set(by_status) <= {(200, "0"), (503, "119"), (503, "116")}, by_status
+        assert by_status[(200, "0")] > 50
