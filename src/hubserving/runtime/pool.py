@@ -89,7 +89,6 @@ class WorkerPool:
         self.settings = settings
         self.workers: dict[int, WorkerProcess] = {}
         self.descriptions: tuple[ModuleDescription, ...] = ()
-        self.restarts = 0
         self.depth: dict[str, int] = {}
         self.stopping = False
         self._request_ids = itertools.count(1)
@@ -186,7 +185,6 @@ class WorkerPool:
         healthy = dead.ready_since is not None and time.monotonic() - dead.ready_since >= HEALTHY_AFTER_S
         quick_deaths = 0 if healthy else dead.quick_deaths + 1
         delay = restart_delay(quick_deaths)
-        self.restarts += 1
         self.settings.on_restart()
         await asyncio.sleep(delay)
         if not self.stopping:

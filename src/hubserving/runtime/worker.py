@@ -73,11 +73,10 @@ class Worker:
         self.handlers = handlers
         self.max_wait_s = max_wait_s
         self.inbox: queue.SimpleQueue[PredictCall | None] = queue.SimpleQueue()
-        self.send_lock = threading.Lock()
 
-    def send(self, message: object) -> None:
-        with self.send_lock:
-            self.sock.sendall(wire.encode(message))
+    def send(self, *messages: object) -> None:
+        """One write for all of them; only the main thread sends (the receiver thread only reads)."""
+        self.sock.sendall(b"".join(wire.encode(message) for message in messages))
 
     def receive_forever(self) -> None:
         """Receiver thread: queue calls; the front closing the socket ends the process."""
@@ -116,9 +115,7 @@ class Worker:
             replies = []
             for module, calls in by_module.items():
                 replies.extend(self.handlers[module].handle(calls))
-            frames = b"".join(wire.encode(reply) for reply in replies)
-            with self.send_lock:
-                self.sock.sendall(frames)
+            self.send(*replies)
 
 
 def run(fd: int) -> None:
