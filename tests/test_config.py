@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
-from hubserving.config import config_from_json, load_config_file, modules_from_requirements, parse_gpu
+from hubserving.cli.serving import config_from_args, register
+from hubserving.config import (
+    ModuleConfig,
+    config_from_json,
+    load_config_file,
+    modules_info_from_texts,
+    parse_gpu,
+)
 from hubserving.errors import ConfigError
 
 SEED_CONFIG = {
@@ -110,18 +118,106 @@ def test_gpu_accepts_string_list_and_int() -> None:
             parse_gpu(bad)
 
 
+def from_texts(texts: list[str], name: str | None = None) -> tuple[ModuleConfig, ...]:
+    return config_from_json({"modules_info": modules_info_from_texts(texts, name)}).modules
+
+
 def test_cli_modules() -> None:
-    modules = modules_from_requirements(["lac", "senta_bilstm==1.2.0"])
+    modules = from_texts(["lac", "senta_bilstm==1.2.0"])
     assert [str(m.requirement) for m in modules] == ["lac", "senta_bilstm==1.2.0"]
     with pytest.raises(ConfigError, match="twice"):
-        modules_from_requirements(["lac", "lac==1.0.0"])
+        from_texts(["lac", "lac==1.0.0"])
     with pytest.raises(ConfigError, match="not a module name"):
-        modules_from_requirements(["lac!"])
-    [folder] = modules_from_requirements(["./exported/senta"])
+        from_texts(["lac!"])
+    [folder] = from_texts(["./exported/senta"])
     assert folder.name == "senta" and folder.directory == Path("exported/senta")
-    [named] = modules_from_requirements(["/srv/my model"], name="mine")
+    [named] = from_texts(["/srv/my model"], name="mine")
     assert named.name == "mine"
     with pytest.raises(ConfigError, match="--name"):
-        modules_from_requirements(["/srv/my model"])
+        from_texts(["/srv/my model"])
     with pytest.raises(ConfigError, match="exactly one folder"):
-        modules_from_requirements(["lac"], name="x")
+        from_texts(["lac"], name="x")
+
+
+def start_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["serving", "start", *argv])
+
+
+def test_the_command_line_and_a_config_file_build_the_same_object(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "modules_info": {"lac": {"init_args": {"version": "2.2.0"}}},
+                "port": 9000,
+                "use_multiprocess": True,
+                "workers": 3,
+                "timeout": 30,
+            }
+        ),
+        encoding="utf-8",
+    )
+    flags = "-m lac==2.2.0 -p 9000 --use_multiprocess --workers 3 --timeout 30".split()
+    from_flags, _ = config_from_args(start_args(*flags))
+    from_file, _ = config_from_args(start_args("-c", str(path)))
+    assert from_flags == from_file
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-m", "lac", "--timeout", "nan"], "--timeout must be a positive number of seconds, not NaN"),
+        (["-m", "lac", "--timeout", "inf"], "--timeout must be a positive number of seconds, not Infinity"),
+        (["-m", "lac", "--workers", "1000000000"], "--workers must be a positive integer up to 128"),
+        (["-m", "lac", "-p", "0"], "--port must be an integer between 1 and 65535, not 0"),
+        (["-m", "lac", "--queue_size", "0"], "--queue_size must be a positive integer"),
+    ],
+)
+def test_bad_flags_are_one_line_naming_the_flag(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from_args(start_args(*argv))
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"modules_info": {"lac": {"init_args": "x"}}}', "modules_info.lac.init_args must be an object"),
+        ('{"modules_info": {"lac": {"init_args": [1]}}}', "modules_info.lac.init_args must be an object"),
+        ('{"modules_info": {"lac": {}}, "timeout": NaN}', "NaN is not a number JSON allows"),
+        ('{"modules_info": {"lac": {}}, "timeout": Infinity}', "Infinity is not a number JSON allows"),
+        ('{"modules_info": {"lac": {}}, "max_body_mb": -Infinity}', "-Infinity is not a number JSON allows"),
+        ('{"modules_info": {"lac": {}}, "max_body_mb": 1e400}', "max_body_mb must be a positive number"),
+        ('{"modules_info": {"lac": {}}, "port": ' + "9" * 5000 + "}", "holds a value that cannot be read"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (
+            '{"modules_info": {"lac": {}}, "workers": 1000000000}',
+            "workers must be a positive integer up to 128",
+        ),
+        ('{"modules_info": {"lac": {"batching": {"max_wait_ms": 1e999}}}}', "max_wait_ms must be a number"),
+    ],
+)
+def test_bad_config_files_are_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config_file(path)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_config_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes('{"modules_info": {"lac": {"init_args": {"user_dict": "词典"}}}}'.encode("gbk"))
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte \d+\); save it as UTF-8"):
+        load_config_file(path)
+
+
+def test_a_relative_directory_starts_from_the_config_files_folder(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "config.json"
+    path.parent.mkdir()
+    path.write_text(
+        '{"modules_info": {"mine": {"init_args": {"directory": "models/mine"}}}}', encoding="utf-8"
+    )
+    assert load_config_file(path).modules[0].directory == tmp_path / "conf" / "models" / "mine"

@@ -1,59 +1,105 @@
-"""The worker's intake: batch what has arrived, never wait when idle; one math thread per worker."""
+"""The worker's intake: batch what has arrived, each module within its own wait; one math thread."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
-from hubserving.runtime.messages import PredictCall
+from hubserving.runtime import wire
+from hubserving.runtime.handler import BatchPolicy
+from hubserving.runtime.messages import PredictCall, PredictReply
 from hubserving.runtime.threads import worker_environment
 from hubserving.runtime.worker import Worker
 
 
+@dataclass
+class RecordingHandler:
+    """Stands in for a module's handler: records the calls of each ``handle``."""
+
+    policy: BatchPolicy
+    batch_arg: str | None = "texts"
+    batches: list[list[int]] = field(default_factory=list)
+
+    def handle(self, calls: list[PredictCall]) -> list[PredictReply]:
+        self.batches.append([call.request_id for call in calls])
+        return [PredictReply(call.request_id, 200, b"{}") for call in calls]
+
+
 @pytest.fixture
-def worker_factory():  # type: ignore[no-untyped-def]
-    ends: list[socket.socket] = []
-
-    def make(max_wait_s: float) -> Worker:
-        left, right = socket.socketpair()
-        ends.extend([left, right])
-        return Worker(left, left.makefile("rb"), {}, max_wait_s)
-
-    yield make
-    for end in ends:
-        end.close()
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    left, right = socket.socketpair()
+    yield left, right
+    left.close()
+    right.close()
 
 
-def call(i: int) -> PredictCall:
-    return PredictCall(i, "echo", b"{}")
+def make_worker(sock: socket.socket, **handlers: RecordingHandler) -> Worker:
+    return Worker(sock, sock.makefile("rb"), handlers)  # type: ignore[arg-type]
 
 
-def test_takes_everything_that_has_arrived(worker_factory) -> None:  # type: ignore[no-untyped-def]
-    worker = worker_factory(0.0)
+def replied_ids(sock: socket.socket) -> list[int]:
+    sock.setblocking(False)
+    stream = sock.makefile("rb")
+    ids = []
+    try:
+        while (message := wire.read_frame(stream)) is not None:
+            ids.append(message.request_id)
+    except (BlockingIOError, TypeError):
+        pass
+    return ids
+
+
+def call(i: int, module: str = "fast") -> PredictCall:
+    return PredictCall(i, module, b"{}")
+
+
+def test_takes_everything_that_has_arrived_as_one_batch(pair) -> None:  # type: ignore[no-untyped-def]
+    fast = RecordingHandler(BatchPolicy(True, 32, 0.0))
+    worker = make_worker(pair[0], fast=fast)
     for i in range(5):
         worker.inbox.put(call(i))
-    assert [c.request_id for c in worker.take_arrived()] == [0, 1, 2, 3, 4]
+    worker.collect()
+    worker.run_due()
+    assert fast.batches == [[0, 1, 2, 3, 4]]
+    assert replied_ids(pair[1]) == [0, 1, 2, 3, 4]
 
 
-def test_never_waits_when_nothing_else_is_queued(worker_factory) -> None:  # type: ignore[no-untyped-def]
-    worker = worker_factory(0.0)
-    worker.inbox.put(call(1))
-    started = time.perf_counter()
-    assert [c.request_id for c in worker.take_arrived()] == [1]
-    assert time.perf_counter() - started < 0.005
+def test_a_module_without_a_wait_does_not_wait_for_another_modules_window(pair) -> None:  # type: ignore[no-untyped-def]
+    fast = RecordingHandler(BatchPolicy(False, 32, 0.0), batch_arg=None)
+    slow = RecordingHandler(BatchPolicy(True, 32, 30.0))
+    worker = make_worker(pair[0], fast=fast, slow=slow)
+    worker.inbox.put(call(1, "slow"))
+    worker.inbox.put(call(2, "fast"))
+    worker.collect()
+    worker.run_due()
+    assert fast.batches == [[2]] and slow.batches == []  # slow's 30 s window is its own
+    assert replied_ids(pair[1]) == [2]
+    assert worker.pending == {"slow": [call(1, "slow")]}
 
 
-def test_max_wait_collects_what_arrives_within_it(worker_factory) -> None:  # type: ignore[no-untyped-def]
-    worker = worker_factory(0.2)
-    worker.inbox.put(call(1))
-    threading.Timer(0.05, worker.inbox.put, args=(call(2),)).start()
-    started = time.perf_counter()
-    taken = worker.take_arrived()
-    assert [c.request_id for c in taken] == [1, 2]
-    assert 0.15 <= time.perf_counter() - started < 1.0
+def test_a_full_batch_runs_without_waiting_out_the_window(pair) -> None:  # type: ignore[no-untyped-def]
+    slow = RecordingHandler(BatchPolicy(True, 3, 30.0))
+    worker = make_worker(pair[0], slow=slow)
+    for i in range(3):
+        worker.inbox.put(call(i, "slow"))
+    worker.collect()
+    worker.run_due()
+    assert slow.batches == [[0, 1, 2]]
+
+
+def test_a_window_collects_what_arrives_within_it(pair) -> None:  # type: ignore[no-untyped-def]
+    slow = RecordingHandler(BatchPolicy(True, 32, 0.05))
+    worker = make_worker(pair[0], slow=slow)
+    worker.inbox.put(call(1, "slow"))
+    worker.collect()
+    worker.inbox.put(call(2, "slow"))
+    while not slow.batches:
+        worker.collect()
+        worker.run_due()
+    assert slow.batches == [[1, 2]]
 
 
 def test_workers_get_one_math_thread_unless_configured() -> None:

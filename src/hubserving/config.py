@@ -1,45 +1,28 @@
-"""The server's configuration: one validated, frozen object built from the CLI or from config.json.
+"""The server's configuration: one validated, frozen object.
 
-Defaults live here and nowhere else.
+The command line and config.json both become the same mapping (the config file's format) and go
+through ``config_from_json``, the one validator. Defaults live here and nowhere else: in the
+dataclasses' fields.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hubserving.errors import ConfigError
-from hubserving.module.requirement import Requirement, parse_requirement, parse_version
+from hubserving.module.requirement import Requirement, looks_like_folder, parse_requirement, parse_version
 
-DEFAULT_HOST = "0.0.0.0"
-DEFAULT_PORT = 8866
-DEFAULT_TIMEOUT_S = 60.0
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-
-DEFAULT_QUEUE_SIZE = 512
 LOG_FORMATS = ("text", "json")
-
-SERVER_KEYS = {
-    "modules_info",
-    "port",
-    "host",
-    "use_multiprocess",
-    "workers",
-    "use_gpu",
-    "gpu",
-    "timeout",
-    "queue_size",
-    "api_key",
-    "cors",
-    "log_format",
-    "max_body_mb",
-    "access_log",
-}
+MAX_WORKERS = 128  # more processes than any one machine here can feed; a typo, not a plan
+MAX_QUEUE_SIZE = 1_000_000
 MODULE_KEYS = {"init_args", "predict_args", "batching"}
+BATCHING_KEYS = {"max_batch_size", "max_wait_ms"}
 
 
 def default_workers() -> int:
@@ -47,12 +30,19 @@ def default_workers() -> int:
     return max(1, 2 * (os.cpu_count() or 1) - 1)
 
 
+def default_worker_memory_mb() -> int:
+    """A worker above this after a call is replaced: half the machine's memory, at least 1 GiB."""
+    import psutil
+
+    return max(1024, psutil.virtual_memory().total // (2 * 1024 * 1024))
+
+
 @dataclass(frozen=True)
 class BatchingConfig:
     """How one module batches concurrent requests (used when its serving method allows it)."""
 
     enabled: bool = True
-    max_batch_size: int | None = None  # None: the module's own default
+    max_batch_size: int | None = None  # None: the module's own (``@serving(max_batch_size=...)``)
     max_wait_ms: float = 0.0
 
 
@@ -70,22 +60,28 @@ class ModuleConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Everything ``hub serving start`` needs."""
+    """Everything ``hub serving start`` needs. Each field is the config.json key of the same name,
+    except ``timeout_s`` (``timeout``), ``max_body_bytes`` (``max_body_mb``), ``cors_origins`` (``cors``).
+    """
 
     modules: tuple[ModuleConfig, ...]
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
+    host: str = "0.0.0.0"
+    port: int = 8866
     use_multiprocess: bool = False
     workers: int = field(default_factory=default_workers)
     use_gpu: bool = False
     gpu: tuple[int, ...] = (0,)
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    queue_size: int = DEFAULT_QUEUE_SIZE  # requests waiting or running, per module; beyond: 503
+    timeout_s: float = 60.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    queue_size: int = 512  # requests waiting or running, per module; beyond: 503
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
     log_format: str = "text"
     access_log: bool = True
+    header_timeout_s: float = 10.0  # a connection that has not sent whole headers by then is closed
+    body_timeout_s: float = 30.0  # a request body that stalls this long is dropped
+    max_connections: int = 2048  # open connections; beyond: 503
+    worker_memory_mb: int = field(default_factory=default_worker_memory_mb)
 
     @property
     def worker_count(self) -> int:
@@ -103,11 +99,81 @@ class ServerConfig:
         return "single process"
 
 
+def default_of(name: str) -> Any:
+    """The default of a ServerConfig field (for help texts): defaults are written only in the fields."""
+    for item in fields(ServerConfig):
+        if item.name == name:
+            return item.default_factory() if callable(item.default_factory) else item.default
+    raise KeyError(name)
+
+
+# Validators, named for what they check. ``key`` is how the message names the setting.
+
+
+def _shown(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_positive_int(value: object, key: str, maximum: int | None = None) -> int:
+    """An integer from 1 (to ``maximum``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum and value > maximum):
+        bound = f" up to {maximum}" if maximum else ""
+        raise ConfigError(f"{key} must be a positive integer{bound}, not {_shown(value)}")
+    return value
+
+
+def check_positive_number(value: object, key: str, unit: str) -> float:
+    """A finite number above 0 (NaN and Infinity are refused: they break every use of it)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"{key} must be a positive number of {unit}, not {_shown(value)}")
+    return float(value)
+
+
+def check_wait_ms(value: object, key: str) -> float:
+    """A finite number of milliseconds, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{key} must be a number of milliseconds >= 0, not {_shown(value)}")
+    return float(value)
+
+
+def check_port(value: object, key: str = "port") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ConfigError(f"{key} must be an integer between 1 and 65535, not {_shown(value)}")
+    return value
+
+
+def check_flag(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, not {_shown(value)}")
+    return value
+
+
+def check_host(value: object, key: str = "host") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} must be an address like 0.0.0.0 or 127.0.0.1, not {_shown(value)}")
+    return value
+
+
+def check_log_format(value: object, key: str = "log_format") -> str:
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{key} must be one of {', '.join(LOG_FORMATS)}, not {_shown(value)}")
+    return str(value)
+
+
 def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     """``"0,1"``, ``[0, 1]`` or ``0`` as a tuple of card indices."""
     items: Sequence[object]
     if isinstance(value, bool):
-        raise ConfigError(f'{key} must be card numbers like "0,1", not {value!r}')
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {_shown(value)}')
     if isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
@@ -115,40 +181,18 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     elif isinstance(value, list):
         items = value
     else:
-        raise ConfigError(f'{key} must be card numbers like "0,1", not {value!r}')
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {_shown(value)}')
     cards: list[int] = []
     for item in items:
         text = str(item)
-        if isinstance(item, bool) or not text.isdigit():
-            raise ConfigError(f'{key}: {item!r} is not a card number; use non-negative integers like "0,1"')
+        if isinstance(item, bool) or not text.isdigit() or len(text) > 4:
+            raise ConfigError(
+                f'{key}: {_shown(item)} is not a card number; use non-negative integers like "0,1"'
+            )
         cards.append(int(text))
     if not cards or len(set(cards)) != len(cards):
-        raise ConfigError(f'{key} must list each card once, like "0,1"; got {value!r}')
+        raise ConfigError(f'{key} must list each card once, like "0,1"; got {_shown(value)}')
     return tuple(cards)
-
-
-def check_port(port: object, key: str = "port") -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ConfigError(f"{key} must be an integer between 1 and 65535, not {port!r}")
-    return port
-
-
-def check_workers(workers: object, key: str = "workers") -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"{key} must be a positive integer, not {workers!r}")
-    return workers
-
-
-def check_timeout(timeout: object, key: str = "timeout") -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{key} must be a positive number of seconds, not {timeout!r}")
-    return float(timeout)
-
-
-def check_log_format(value: object, key: str = "log_format") -> str:
-    if value not in LOG_FORMATS:
-        raise ConfigError(f"{key} must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
-    return str(value)
 
 
 def parse_cors(value: object, key: str = "cors") -> tuple[str, ...]:
@@ -157,7 +201,7 @@ def parse_cors(value: object, key: str = "cors") -> tuple[str, ...]:
         return ()
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ConfigError(f'{key} must be origins like "https://app.example.com" or "*", not {value!r}')
+        raise ConfigError(f'{key} must be origins like "https://app.example.com" or "*", not {_shown(value)}')
     origins = tuple(item.strip().rstrip("/") for item in items if item.strip())
     for origin in origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
@@ -173,6 +217,12 @@ def check_api_key(value: object, key: str = "api_key") -> str | None:
     return value
 
 
+def check_object(value: object, key: str, example: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object like {example}, not {_shown(value)}")
+    return value
+
+
 def check_modules(modules: Sequence[ModuleConfig]) -> tuple[ModuleConfig, ...]:
     if not modules:
         raise ConfigError(
@@ -185,136 +235,165 @@ def check_modules(modules: Sequence[ModuleConfig]) -> tuple[ModuleConfig, ...]:
     return tuple(modules)
 
 
-def is_folder_text(text: str) -> bool:
-    """``./model``, ``/srv/model``, ``~/model``: a folder, not a module name."""
-    return text.startswith((".", "/", "~")) or os.sep in text
+# Modules: ``-m`` texts and ``modules_info`` entries.
 
 
-def module_from_text(text: str, name: str | None = None) -> ModuleConfig:
-    """``lac``, ``lac==2.2.0``, or a folder (named after itself, or ``name``)."""
-    if not is_folder_text(text):
+def module_entry_from_text(text: str, name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``lac``, ``lac==2.2.0`` or a folder as a ``modules_info`` entry: (name, entry)."""
+    if not looks_like_folder(text):
         requirement = parse_requirement(text)
-        return ModuleConfig(requirement.name, requirement)
-    folder = Path(text).expanduser()
-    chosen = name or folder.resolve().name
+        init_args = {"version": str(requirement.version)} if requirement.version else {}
+        return requirement.name, {"init_args": init_args}
+    chosen = name or Path(text).expanduser().resolve().name
     try:
         requirement = parse_requirement(chosen)
     except ConfigError:
         raise ConfigError(
             f"the folder name {chosen!r} cannot be a module name in a URL; give one with --name"
         ) from None
-    return ModuleConfig(requirement.name, Requirement(requirement.name), directory=folder)
+    return requirement.name, {"init_args": {"directory": text}}
 
 
-def modules_from_requirements(texts: Sequence[str], name: str | None = None) -> tuple[ModuleConfig, ...]:
-    """``-m lac senta_bilstm==1.2.0 ./exported_model`` as module configs; ``name`` names the one folder."""
-    folders = [text for text in texts if is_folder_text(text)]
+def modules_info_from_texts(texts: Sequence[str], name: str | None = None) -> dict[str, Any]:
+    """``-m lac senta_bilstm==1.2.0 ./exported_model`` as ``modules_info``; ``name`` names the one folder."""
+    folders = [text for text in texts if looks_like_folder(text)]
     if name is not None and len(folders) != 1:
         raise ConfigError("--name names a served folder: use it with exactly one folder in -m")
-    return check_modules([module_from_text(text, name if text in folders else None) for text in texts])
+    entries = [module_entry_from_text(text, name if text in folders else None) for text in texts]
+    duplicates = sorted({n for n, _ in entries if [m for m, _ in entries].count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"module {', '.join(duplicates)} is listed twice; serve each name once")
+    return dict(entries)
 
 
-def _expect_type(value: object, kind: type | tuple[type, ...], key: str, what: str) -> None:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{key} must be {what}, not {json.dumps(value, ensure_ascii=False)}")
-
-
-def _flag(data: dict[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
-    _expect_type(value, bool, key, "true or false")
-    return bool(value)
-
-
-def _batching_from_json(value: object, key: str) -> BatchingConfig:
+def _batching(value: object, key: str) -> BatchingConfig:
     if value is False:
         return BatchingConfig(enabled=False)
     if value is True or value is None:
         return BatchingConfig()
-    _expect_type(value, dict, key, 'false or an object like {"max_batch_size": 32, "max_wait_ms": 2}')
-    assert isinstance(value, dict)
-    unknown = set(value) - {"max_batch_size", "max_wait_ms"}
+    entry = check_object(value, key, '{"max_batch_size": 32, "max_wait_ms": 2} (or false)')
+    unknown = set(entry) - BATCHING_KEYS
     if unknown:
         raise ConfigError(f"{key} has unknown keys {sorted(unknown)}; use max_batch_size and max_wait_ms")
-    size = value.get("max_batch_size")
+    size = entry.get("max_batch_size")
     if size is not None:
-        size = check_workers(size, f"{key}.max_batch_size")
-    wait = value.get("max_wait_ms", 0.0)
-    if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
-        raise ConfigError(f"{key}.max_wait_ms must be a number of milliseconds >= 0, not {wait!r}")
-    return BatchingConfig(True, size, float(wait))
+        size = check_positive_int(size, f"{key}.max_batch_size", 65535)
+    return BatchingConfig(True, size, check_wait_ms(entry.get("max_wait_ms", 0.0), f"{key}.max_wait_ms"))
 
 
-def _module_from_json(name: str, entry: object) -> ModuleConfig:
+def _module(name: str, value: object, base_dir: Path | None) -> ModuleConfig:
     key = f"modules_info.{name}"
-    _expect_type(entry, dict, key, 'an object like {"init_args": {...}, "predict_args": {...}}')
-    assert isinstance(entry, dict)
+    entry = check_object(value, key, '{"init_args": {...}, "predict_args": {...}}')
     unknown = set(entry) - MODULE_KEYS
     if unknown:
         raise ConfigError(f"{key} has unknown keys {sorted(unknown)}; allowed: {sorted(MODULE_KEYS)}")
-    init_args = dict(entry.get("init_args") or {})
-    _expect_type(entry.get("init_args") or {}, dict, f"{key}.init_args", "an object")
-    predict_args = entry.get("predict_args") or {}
-    _expect_type(predict_args, dict, f"{key}.predict_args", "an object")
-    version = init_args.pop("version", None)
+    init_args = dict(check_object(entry.get("init_args") or {}, f"{key}.init_args", '{"user_dict": "..."}'))
+    predict_args = check_object(entry.get("predict_args") or {}, f"{key}.predict_args", '{"batch_size": 1}')
     requirement = parse_requirement(name)
+    version = init_args.pop("version", None)
     if version is not None:
-        requirement = Requirement(name, parse_version(str(version), f"{key}.init_args.version"))
+        requirement = Requirement(requirement.name, parse_version(str(version), f"{key}.init_args.version"))
     directory = init_args.pop("directory", None)
-    if directory is not None:
-        _expect_type(directory, str, f"{key}.init_args.directory", "a folder path")
-    batching = _batching_from_json(entry.get("batching"), f"{key}.batching")
-    return ModuleConfig(
-        name, requirement, Path(directory) if directory else None, init_args, dict(predict_args), batching
-    )
+    if directory is not None and (not isinstance(directory, str) or not directory):
+        raise ConfigError(f"{key}.init_args.directory must be a folder path, not {_shown(directory)}")
+    folder = None
+    if directory:
+        folder = Path(directory).expanduser()
+        folder = base_dir / folder if base_dir is not None and not folder.is_absolute() else folder
+    batching = _batching(entry.get("batching"), f"{key}.batching")
+    return ModuleConfig(requirement.name, requirement, folder, init_args, dict(predict_args), batching)
 
 
-def config_from_json(data: object, source: str = "config") -> ServerConfig:
-    """Validate a parsed config file; every error names the key to fix."""
-    _expect_type(data, dict, source, "a JSON object")
-    assert isinstance(data, dict)
+# The settings other than modules: key -> (ServerConfig field, how to check it).
+Setting = Callable[[Any, str], Any]
+SETTINGS: dict[str, tuple[str, Setting]] = {
+    "host": ("host", check_host),
+    "port": ("port", check_port),
+    "use_multiprocess": ("use_multiprocess", check_flag),
+    "workers": ("workers", lambda v, k: check_positive_int(v, k, MAX_WORKERS)),
+    "use_gpu": ("use_gpu", check_flag),
+    "gpu": ("gpu", parse_gpu),
+    "timeout": ("timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
+    "max_body_mb": (
+        "max_body_bytes",
+        lambda v, k: int(check_positive_number(v, k, "megabytes") * 1024 * 1024),
+    ),
+    "queue_size": ("queue_size", lambda v, k: check_positive_int(v, k, MAX_QUEUE_SIZE)),
+    "api_key": ("api_key", check_api_key),
+    "cors": ("cors_origins", parse_cors),
+    "log_format": ("log_format", check_log_format),
+    "access_log": ("access_log", check_flag),
+    "header_timeout_s": ("header_timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
+    "body_timeout_s": ("body_timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
+    "max_connections": ("max_connections", lambda v, k: check_positive_int(v, k, 1_000_000)),
+    "worker_memory_mb": ("worker_memory_mb", lambda v, k: check_positive_int(v, k, 16 * 1024 * 1024)),
+}
+SERVER_KEYS = {"modules_info", *SETTINGS}
+
+
+def config_from_json(
+    data: object,
+    source: str = "config",
+    base_dir: Path | None = None,
+    spell: Callable[[str], str] = lambda key: key,
+) -> ServerConfig:
+    """Validate a config mapping (a config.json's, or the command line's); every error names the key.
+
+    ``base_dir``: the config file's folder, that relative ``init_args.directory`` paths start from.
+    ``spell``: how a key is named in messages (``--port`` on the command line).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} must be a JSON object, not {_shown(data)}")
     unknown = set(data) - SERVER_KEYS
     if unknown:
         raise ConfigError(f"{source}: unknown keys {sorted(unknown)}; allowed: {sorted(SERVER_KEYS)}")
     if "modules_info" not in data:
         raise ConfigError(f'{source}: missing key "modules_info" (the modules to serve, by name)')
-    modules_info = data["modules_info"]
-    _expect_type(modules_info, dict, "modules_info", 'an object like {"lac": {"init_args": {}}}')
-    modules = check_modules([_module_from_json(name, entry) for name, entry in modules_info.items()])
-    for flag in ("use_multiprocess", "use_gpu"):
-        if flag in data:
-            _expect_type(data[flag], bool, flag, "true or false")
-    host = data.get("host", DEFAULT_HOST)
-    _expect_type(host, str, "host", "an address like 0.0.0.0")
-    return ServerConfig(
-        modules=modules,
-        host=host,
-        port=check_port(data.get("port", DEFAULT_PORT)),
-        use_multiprocess=bool(data.get("use_multiprocess", False)),
-        workers=check_workers(data["workers"]) if "workers" in data else default_workers(),
-        use_gpu=bool(data.get("use_gpu", False)),
-        gpu=parse_gpu(data.get("gpu", "0")),
-        timeout_s=check_timeout(data.get("timeout", DEFAULT_TIMEOUT_S)),
-        max_body_bytes=int(check_timeout(data.get("max_body_mb", 64), "max_body_mb") * 1024 * 1024),
-        queue_size=check_workers(data.get("queue_size", DEFAULT_QUEUE_SIZE), "queue_size"),
-        api_key=check_api_key(data.get("api_key")),
-        cors_origins=parse_cors(data.get("cors")),
-        log_format=check_log_format(data.get("log_format", "text")),
-        access_log=_flag(data, "access_log", True),
-    )
+    modules_info = check_object(data["modules_info"], "modules_info", '{"lac": {"init_args": {}}}')
+    modules = check_modules([_module(name, entry, base_dir) for name, entry in modules_info.items()])
+    values = {
+        field_name: check(data[key], spell(key))
+        for key, (field_name, check) in SETTINGS.items()
+        if key in data
+    }
+    return ServerConfig(modules=modules, **values)
 
 
-def load_config_file(path: Path) -> ServerConfig:
-    """Read and validate ``config.json``."""
+def _reject_constant(name: str) -> Any:
+    raise ConfigError(f"{name} is not a number JSON allows; write a finite number")
+
+
+def parse_config_text(raw: bytes, path: Path) -> object:
+    """A config file's bytes as JSON, or ConfigError saying what is wrong with them, in one line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as error:
-        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     try:
-        data = json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"config file {path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-    return config_from_json(data, str(path))
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be a config") from None
+    except ConfigError as error:
+        raise ConfigError(f"config file {path}: {error}") from None
+    except ValueError as error:  # an integer of thousands of digits
+        raise ConfigError(f"config file {path} holds a value that cannot be read: {error}") from None
+
+
+def load_config_file(path: Path, overrides: Mapping[str, Any] | None = None) -> ServerConfig:
+    """Read and validate ``config.json``; ``overrides`` (from command-line flags) replace its keys."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    data = parse_config_text(raw, path)
+    if isinstance(data, dict) and overrides:
+        data = {**data, **overrides}
+    return config_from_json(data, str(path), base_dir=path.resolve().parent)

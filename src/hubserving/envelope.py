@@ -44,4 +44,4 @@ def success(results: Any) -> bytes:
 
 def failure(code: Code, message: str) -> bytes:
     """The envelope of a failed call: no results, a message that says what to fix."""
-    return orjson.dumps({"msg": message, "results": "", "status": code.value})
+    return orjson.dumps({"msg": message, "results": "", "status": code.status})

@@ -1,50 +1,73 @@
-"""One exception hierarchy. Each error knows its envelope code and its HTTP status.
+"""One exception hierarchy and one table from envelope code to HTTP status.
 
-Errors become responses in exactly two places: the HTTP layer and the CLI.
+Errors become responses in exactly two places: the HTTP layer and the CLI. Every layer that answers
+a request (the front, the pool, the worker's handler) takes its HTTP status from ``HTTP_STATUS``.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 
 
-class Code(StrEnum):
-    """The envelope's ``status`` field. 101/111/112 are the reference's; the rest are ours."""
+class Code(Enum):
+    """Why an answer is what it is: the envelope's ``status`` and the HTTP status, in one table.
 
-    OK = "0"
-    PREDICT_FAILED = "101"
-    MODULE_NOT_AVAILABLE = "111"
-    NOT_JSON_CONTENT_TYPE = "112"
-    MALFORMED_JSON = "113"
-    BODY_NOT_OBJECT = "114"
-    BODY_TOO_LARGE = "115"
-    NOT_READY = "116"
-    OVERLOADED = "117"
-    TIMEOUT = "118"
-    WORKER_LOST = "119"
-    UNAUTHORIZED = "120"
-    METHOD_NOT_ALLOWED = "121"
-    INTERNAL = "122"
+    101/111/112 are the reference's; the rest are ours. 101 has two meanings, as in the reference:
+    arguments the serving method refuses (400) and a serving method that raised (500).
+    """
+
+    OK = ("0", 200)
+    INVALID_ARGUMENTS = ("101", 400)
+    PREDICT_FAILED = ("101", 500)
+    MODULE_NOT_AVAILABLE = ("111", 404)
+    NOT_JSON_CONTENT_TYPE = ("112", 415)
+    MALFORMED_JSON = ("113", 400)
+    BODY_NOT_OBJECT = ("114", 400)
+    BODY_TOO_LARGE = ("115", 413)
+    NOT_READY = ("116", 503)
+    OVERLOADED = ("117", 503)
+    TIMEOUT = ("118", 504)
+    WORKER_LOST = ("119", 503)
+    UNAUTHORIZED = ("120", 401)
+    METHOD_NOT_ALLOWED = ("121", 405)
+    INTERNAL = ("122", 500)
+    UNSUPPORTED_ENCODING = ("123", 415)
+    CONNECTION_LIMIT = ("124", 503)
+
+    @property
+    def status(self) -> str:
+        """The envelope's ``status`` field."""
+        return str(self.value[0])
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status every answer with this code gets."""
+        return int(self.value[1])
+
+
+HTTP_STATUS: dict[Code, int] = {code: code.http_status for code in Code}
 
 
 class HubServingError(Exception):
-    """Base of every error hubserving reports to a user."""
+    """Base of every error hubserving reports to a user; its HTTP status comes from its code."""
 
-    code: Code = Code.PREDICT_FAILED
-    http_status: int = 500
+    code: Code = Code.INTERNAL
+
+    @property
+    def http_status(self) -> int:
+        return self.code.http_status
 
 
 class ConfigError(HubServingError):
     """The command line or the config file asks for something impossible."""
 
-    http_status = 400
+    code = Code.INVALID_ARGUMENTS
 
 
 class ModuleNotFound(HubServingError):
     """No installed module matches a requested name and version."""
 
     code = Code.MODULE_NOT_AVAILABLE
-    http_status = 404
 
 
 class ModuleLoadError(HubServingError):
@@ -56,14 +79,15 @@ class PortInUse(HubServingError):
 
 
 class RequestError(HubServingError):
-    """The client sent something the server cannot use (HTTP 4xx)."""
+    """Input the server or a module refuses: the client gets its message and a 4xx status.
 
-    http_status = 400
+    Modules raise it (``from hubserving import RequestError``) for input they cannot use; any other
+    exception from a module is a bug, answered 500 with its traceback in the worker's log.
+    """
 
-    def __init__(self, message: str, code: Code = Code.PREDICT_FAILED, http_status: int = 400) -> None:
+    def __init__(self, message: str, code: Code = Code.INVALID_ARGUMENTS) -> None:
         super().__init__(message)
         self.code = code
-        self.http_status = http_status
 
 
 class ArchiveError(HubServingError):

@@ -24,19 +24,25 @@ import uvicorn
 
 from hubserving import __version__
 from hubserving.config import ModuleConfig, ServerConfig
-from hubserving.errors import ModuleNotFound, PortInUse
+from hubserving.errors import ConfigError, ModuleNotFound, PortInUse
 from hubserving.http.access import AccessLog
 from hubserving.http.app import create_app
 from hubserving.http.protocol import HttpProtocol
 from hubserving.http.state import ServingState
 from hubserving.logs import LogSettings, configure_logging
 from hubserving.metrics import ServerMetrics
-from hubserving.module.finder import Catalog, ModuleSource, module_catalog, source_from_directory
+from hubserving.module.finder import (
+    Catalog,
+    ModuleSource,
+    module_catalog,
+    read_init_parameters,
+    source_from_directory,
+)
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
 from hubserving.runtime.devices import check_cards, detect_gpus
 from hubserving.runtime.messages import ModuleSpec, WorkerSetup
-from hubserving.runtime.pool import PoolSettings, WorkerPool, WorkerStartError
+from hubserving.runtime.pool import PoolSettings, WorkerPool
 from hubserving.runtime.threads import worker_environment
 
 logger = logging.getLogger("hubserving.server")
@@ -54,24 +60,30 @@ class ResolvedModule:
     @property
     def label(self) -> str:
         """How the banner names it: ``lac==2.2.0``, or the folder of an exported model."""
-        if self.source.model_dir is not None:
-            return f"{self.config.name} (exported model in {self.source.model_dir})"
+        if self.source.served_folder is not None:
+            return f"{self.config.name} ({self.source.info.name} serving {self.source.served_folder})"
         return str(self.source)
 
     def spec(self) -> ModuleSpec:
-        batching = self.config.batching
-        init_args = dict(self.config.init_args)
-        if self.source.model_dir is not None:
-            init_args.update(model_dir=str(self.source.model_dir), name=self.config.name)
         return ModuleSpec(
             name=self.config.name,
             directory=self.source.directory,
-            init_args=init_args,
+            init_args={**self.source.init_args, **self.config.init_args},
             predict_args=self.config.predict_args,
-            batching=batching.enabled,
-            max_batch_size=batching.max_batch_size,
-            max_wait_ms=batching.max_wait_ms,
+            batching=self.config.batching,
         )
+
+    def check_init_args(self) -> None:
+        """Refuse init_args the module's constructor does not take, before any worker starts."""
+        accepted = read_init_parameters(self.source.directory)
+        if accepted is None or accepted[1]:
+            return
+        unknown = sorted(set(self.config.init_args) - accepted[0])
+        if unknown:
+            raise ConfigError(
+                f"modules_info.{self.config.name}.init_args: {self.source.info.name} does not take "
+                f"{', '.join(unknown)}; it takes: {', '.join(sorted(accepted[0])) or 'nothing'}"
+            )
 
 
 def resolve_modules(config: ServerConfig, catalog: Catalog, home: HubHome) -> list[ResolvedModule]:
@@ -92,6 +104,7 @@ def resolve_modules(config: ServerConfig, catalog: Catalog, home: HubHome) -> li
 
                 source = install_missing(module.requirement, home, missing)
         resolved.append(ResolvedModule(module, source))
+        resolved[-1].check_init_args()
     return resolved
 
 
@@ -153,7 +166,12 @@ async def run_server(
     started = time.time()
     metrics = ServerMetrics(m.config.name for m in resolved)
     settings = _pool_settings(config, metrics)
-    setup = WorkerSetup(tuple(m.spec() for m in resolved), config.use_gpu, log_settings(config, home))
+    setup = WorkerSetup(
+        tuple(m.spec() for m in resolved),
+        config.use_gpu,
+        log_settings(config, home),
+        memory_limit_mb=config.worker_memory_mb,
+    )
     pool = WorkerPool(setup, settings)
     metrics.watch_queue(lambda module: pool.depth.get(module, 0), pool.ready_workers)
     access_log = AccessLog(log_settings(config, home)) if config.access_log else None
@@ -231,6 +249,3 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError:
         return None
     return uvloop.new_event_loop
-
-
-__all__ = ["WorkerStartError", "serve"]

@@ -15,18 +15,32 @@ from hubserving.config import (
     ServerConfig,
     check_api_key,
     check_port,
-    check_timeout,
-    check_workers,
+    config_from_json,
+    default_of,
     default_workers,
     load_config_file,
-    modules_from_requirements,
-    parse_cors,
-    parse_gpu,
+    modules_info_from_texts,
 )
 from hubserving.errors import ConfigError
 from hubserving.paths import HubHome
 
-START_FLAGS = ("modules", "port", "use_multiprocess", "workers", "use_gpu", "gpu", "host", "timeout")
+# Flags that are config.json keys: (argparse destination, config key). The first group applies only
+# without -c; the second over a config file too.
+MODULE_FLAGS = {
+    "port": "port",
+    "host": "host",
+    "use_multiprocess": "use_multiprocess",
+    "workers": "workers",
+    "use_gpu": "use_gpu",
+    "gpu": "gpu",
+    "timeout": "timeout",
+}
+OPERATIONAL_FLAGS = {
+    "queue_size": "queue_size",
+    "api_key": "api_key",
+    "cors": "cors",
+    "log_format": "log_format",
+}
 
 
 def register(commands: Any) -> None:
@@ -50,8 +64,10 @@ def register(commands: Any) -> None:
         "--name", default=None, help="the URL name of a folder given to -m (default: the folder's name)"
     )
     start.add_argument("-c", "--config", help="a config.json; the other start flags are then ignored")
-    start.add_argument("-p", "--port", type=int, default=None, help="port (default 8866)")
-    start.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
+    start.add_argument("-p", "--port", type=int, default=None, help=f"port (default {default_of('port')})")
+    start.add_argument(
+        "--host", default=None, help=f"address to listen on (default {default_of('host')}: every interface)"
+    )
     start.add_argument("--use_multiprocess", action="store_true", help="one worker process per --workers")
     start.add_argument(
         "-w",
@@ -62,13 +78,18 @@ def register(commands: Any) -> None:
     )
     start.add_argument("--use_gpu", action="store_true", help="predict on GPU cards (one worker per card)")
     start.add_argument("-i", "--gpu", default=None, help="GPU cards, e.g. 0,1 (default 0)")
-    start.add_argument("--timeout", type=float, default=None, help="seconds a request may take (default 60)")
+    start.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help=f"seconds a request may take (default {default_of('timeout_s'):g})",
+    )
     start.add_argument(
         "--queue_size",
         "--queue-size",
         type=int,
         default=None,
-        help="requests waiting or running per module before 503 (default 512)",
+        help=f"requests waiting or running per module before 503 (default {default_of('queue_size')})",
     )
     start.add_argument(
         "--api-key",
@@ -106,54 +127,56 @@ def register(commands: Any) -> None:
 
     stop = actions.add_parser("stop", help="stop the server on a port")
     stop.add_argument(
-        "-p", "--port", type=int, default=8866, help="port of the server to stop (default 8866)"
+        "-p",
+        "--port",
+        type=int,
+        default=default_of("port"),
+        help=f"port of the server to stop (default {default_of('port')})",
     )
     stop.set_defaults(handler=run_stop)
 
 
+def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
+    """The config keys of the flags given on the command line (store_true flags only when set)."""
+    values = {key: getattr(args, dest) for dest, key in flags.items()}
+    return {key: value for key, value in values.items() if value is not None and value is not False}
+
+
+def _spell(key: str) -> str:
+    return "--" + key
+
+
 def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
-    """The start config and any warnings about flags that do not apply."""
+    """The start config and any warnings about flags that do not apply.
+
+    The flags become the same mapping a config.json holds, validated by the same function.
+    """
     warnings: list[str] = []
+    operational = _given(args, OPERATIONAL_FLAGS)
+    if args.no_access_log:
+        operational["access_log"] = False
     if args.config:
-        given = [f"--{flag}" for flag in START_FLAGS if getattr(args, flag) not in (None, False)]
-        if given:
-            warnings.append(f"-c {args.config} is used; ignoring {' '.join(given)}")
-        config = load_config_file(Path(args.config))
+        ignored = [_spell(key) for key in _given(args, MODULE_FLAGS)] + (["-m"] if args.modules else [])
+        if ignored:
+            warnings.append(f"-c {args.config} is used; ignoring {' '.join(ignored)}")
+        config = load_config_file(Path(args.config), operational)
+        if config.api_key is None and os.environ.get("HUB_API_KEY"):
+            config = dataclasses.replace(
+                config, api_key=check_api_key(os.environ["HUB_API_KEY"], "HUB_API_KEY")
+            )
     elif args.modules:
-        config = ServerConfig(
-            modules=modules_from_requirements(args.modules, args.name),
-            host=args.host or "0.0.0.0",
-            port=check_port(args.port if args.port is not None else 8866, "--port"),
-            use_multiprocess=args.use_multiprocess,
-            workers=check_workers(args.workers, "--workers")
-            if args.workers is not None
-            else default_workers(),
-            use_gpu=args.use_gpu,
-            gpu=parse_gpu(args.gpu if args.gpu is not None else "0", "--gpu"),
-            timeout_s=check_timeout(args.timeout, "--timeout") if args.timeout is not None else 60.0,
+        if "api_key" not in operational and os.environ.get("HUB_API_KEY"):
+            operational["api_key"] = os.environ["HUB_API_KEY"]
+        data = {"modules_info": modules_info_from_texts(args.modules, args.name)}
+        config = config_from_json(
+            {**data, **_given(args, MODULE_FLAGS), **operational}, "command line", spell=_spell
         )
     else:
         raise ConfigError(
             "nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
             "or a config file with -c config.json"
         )
-    return _platform_adjusted(_operational_overrides(config, args), warnings), warnings
-
-
-def _operational_overrides(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
-    """Flags that apply over a config file too; HUB_API_KEY when no key is given."""
-    changes: dict[str, object] = {}
-    if args.queue_size is not None:
-        changes["queue_size"] = check_workers(args.queue_size, "--queue_size")
-    api_key = args.api_key if args.api_key is not None else config.api_key or os.environ.get("HUB_API_KEY")
-    changes["api_key"] = check_api_key(api_key, "--api-key")
-    if args.cors is not None:
-        changes["cors_origins"] = parse_cors(args.cors, "--cors")
-    if args.log_format is not None:
-        changes["log_format"] = args.log_format
-    if args.no_access_log:
-        changes["access_log"] = False
-    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+    return _platform_adjusted(config, warnings), warnings
 
 
 def _platform_adjusted(config: ServerConfig, warnings: list[str]) -> ServerConfig:

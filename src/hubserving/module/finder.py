@@ -10,22 +10,25 @@ holding ``module.py`` (``my_module = "my_module"``); the package is located, not
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from hubserving.errors import ModuleNotFound
 from hubserving.module.decorators import ModuleInfo
-from hubserving.module.requirement import Requirement
+from hubserving.module.requirement import Requirement, newest_matching
 from hubserving.paths import HubHome
 
 MODULE_FILE = "module.py"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "modules"
 ENTRY_POINT_GROUP = "hubserving.modules"
+FOLDER_HOOK = "folder"  # a built-in module with ``folder.py`` can serve folders of model files
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,8 @@ class ModuleSource:
     directory: Path
     builtin: bool = False
     package: str | None = None  # the Python distribution whose entry point provides it
-    model_dir: Path | None = None  # an exported model folder served by the built-in exported_model module
+    served_folder: Path | None = None  # a folder of model files this (built-in) module serves
+    init_args: Mapping[str, Any] = field(default_factory=dict)  # what serving that folder takes
 
     @property
     def version(self) -> Version:
@@ -120,9 +124,9 @@ class Catalog:
     def resolve(self, requirement: Requirement) -> ModuleSource:
         """The newest module matching ``requirement``, or ModuleNotFound that lists what exists."""
         same_name = [source for source in self.sources if source.info.name == requirement.name]
-        matching = [s for s in same_name if requirement.version in (None, s.version)]
-        if matching:
-            return max(matching, key=lambda source: (source.version, not source.builtin))
+        newest = newest_matching(requirement, same_name, lambda s: s.version, lambda s: not s.builtin)
+        if newest is not None:
+            return newest
         if same_name:
             versions = ", ".join(sorted({s.info.version for s in same_name}))
             raise ModuleNotFound(
@@ -174,24 +178,58 @@ def _package_dir(value: str) -> Path:
 def source_from_directory(directory: Path) -> ModuleSource:
     """A module given by folder (``-m ./folder`` or ``init_args.directory``).
 
-    A folder with ``module.py`` is a module; one holding an exported Paddle Inference or ONNX model
-    is served by the built-in ``exported_model`` module, with no Python from the user.
+    A folder with ``module.py`` is a module. Any other folder is offered to the built-in modules
+    that have a ``folder.py`` (``init_args_for(folder)``): the first that recognises its files serves
+    it (``exported_model`` does for exported Paddle Inference or ONNX models), with no Python from the user.
     """
-    from hubserving.modules.exported_model.detect import model_kind
-
     folder = directory.expanduser().resolve()
     if not folder.is_dir():
         raise ModuleNotFound(f"{directory} is not a folder: give a module folder or an exported model folder")
     try:
-        if (folder / MODULE_FILE).is_file() or model_kind(folder) is None:
+        if (folder / MODULE_FILE).is_file():
             return ModuleSource(read_module_info(folder), folder)
-        exported = BUILTIN_DIR / "exported_model"
-        return ModuleSource(read_module_info(exported), exported, builtin=True, model_dir=folder)
+        for builtin, init_args in _folder_servers(folder):
+            return ModuleSource(
+                read_module_info(builtin), builtin, True, served_folder=folder, init_args=init_args
+            )
+        return ModuleSource(read_module_info(folder), folder)
     except ModuleFileError as error:
         raise ModuleNotFound(
             f"{error}; or put an exported model there "
             "(*.json or *.pdmodel with *.pdiparams, __model__, *.onnx)"
         ) from None
+
+
+def _folder_servers(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Built-in modules that can serve ``folder``, with the init_args that do it."""
+    for hook in sorted(BUILTIN_DIR.glob(f"*/{FOLDER_HOOK}.py")):
+        package = f"hubserving.modules.{hook.parent.name}.{FOLDER_HOOK}"
+        init_args = importlib.import_module(package).init_args_for(folder)
+        if init_args is not None:
+            yield hook.parent, init_args
+
+
+def read_init_parameters(directory: Path) -> tuple[frozenset[str], bool] | None:
+    """The keyword names the module class's ``__init__`` takes, and whether it takes ``**kwargs``.
+
+    Read with ``ast`` like the metadata, so wrong ``init_args`` fail before any worker starts.
+    None when it cannot be told statically (no ``__init__`` of its own, or a file that does not parse).
+    """
+    try:
+        tree = ast.parse((directory / MODULE_FILE).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(_is_moduleinfo_call(d) for d in node.decorator_list):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    arguments = item.args
+                    after_self = [*arguments.posonlyargs, *arguments.args][1:]
+                    keywords = [a for a in after_self if a not in arguments.posonlyargs]
+                    names = [a.arg for a in (*keywords, *arguments.kwonlyargs)]
+                    return frozenset(names), arguments.kwarg is not None
+            return None
+    return None
 
 
 def module_catalog(home: HubHome) -> Catalog:

@@ -15,19 +15,7 @@ from typing import Any
 from hubserving.errors import ModuleLoadError
 from hubserving.module.decorators import MODULE_INFO_ATTR, SERVING_ATTR, ModuleInfo, ServingSpec
 from hubserving.module.finder import MODULE_FILE
-from hubserving.runtime.messages import Parameter
-
-
-@dataclass(frozen=True)
-class Signature:
-    """The serving method's arguments, inspected once at load time."""
-
-    parameters: tuple[Parameter, ...]
-    accepts_any_keyword: bool
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(parameter.name for parameter in self.parameters)
+from hubserving.module.signature import Signature, inspect_signature
 
 
 @dataclass(frozen=True)
@@ -86,18 +74,6 @@ def find_serving_method(cls: type) -> str:
     return names[0]
 
 
-def inspect_signature(method: Callable[..., Any]) -> Signature:
-    parameters: list[Parameter] = []
-    accepts_any = False
-    for parameter in inspect.signature(method).parameters.values():
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            accepts_any = True
-        elif parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
-            required = parameter.default is inspect.Parameter.empty
-            parameters.append(Parameter(parameter.name, None if required else parameter.default, required))
-    return Signature(tuple(parameters), accepts_any)
-
-
 def construct(cls: type, init_args: Mapping[str, Any], use_gpu: bool) -> Any:
     """Build the module, passing ``use_gpu`` when its constructor takes it."""
     arguments = dict(init_args)
@@ -119,13 +95,26 @@ def load_module(directory: Path, init_args: Mapping[str, Any], use_gpu: bool = F
     method_name = find_serving_method(cls)
     instance = construct(cls, init_args, use_gpu)
     method = getattr(instance, method_name)
-    return LoadedModule(
-        getattr(cls, MODULE_INFO_ATTR),
-        method,
-        getattr(method, SERVING_ATTR),
-        inspect_signature(method),
-        module_details(instance),
-    )
+    info: ModuleInfo = getattr(cls, MODULE_INFO_ATTR)
+    spec: ServingSpec = getattr(method, SERVING_ATTR)
+    signature = inspect_signature(method, f"{info.name}.{method_name}()")
+    check_spec(spec, signature)
+    return LoadedModule(info, method, spec, signature, module_details(instance))
+
+
+def check_spec(spec: ServingSpec, signature: Signature) -> None:
+    """``@serving`` may only name arguments the method has."""
+    named = {
+        "batch_arg": spec.batch_arg,
+        "input_arg": spec.input_arg,
+        **{f"aliases[{k!r}]": v for k, v in spec.aliases.items()},
+    }
+    for what, argument in named.items():
+        if argument is not None and argument not in signature.names:
+            raise ModuleLoadError(
+                f"{signature.label}: @serving({what}={argument!r}) names no argument of the method; "
+                f"it has: {', '.join(signature.names) or 'none'}"
+            )
 
 
 def module_details(instance: Any) -> Mapping[str, Any]:

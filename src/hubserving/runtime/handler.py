@@ -13,22 +13,20 @@ from typing import Any
 import orjson
 
 from hubserving import envelope
-from hubserving.errors import Code, RequestError
+from hubserving.errors import Code, ModuleLoadError, RequestError
 from hubserving.module.loader import LoadedModule
 from hubserving.runtime.messages import PredictCall, PredictReply
 
 logger = logging.getLogger("hubserving.worker")
 
-# Exceptions a serving method raises on arguments it cannot use: answered 400, not 500.
-CLIENT_ERRORS = (TypeError, ValueError, KeyError, OverflowError)
-
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    """Whether and how far this module's requests are merged."""
+    """Whether and how far this module's requests are merged, and how long a batch may wait to fill."""
 
     enabled: bool
     max_batch_size: int
+    max_wait_s: float = 0.0
 
 
 @dataclass
@@ -48,10 +46,12 @@ class ModuleHandler:
         self.loaded = loaded
         self.predict_args = dict(predict_args)
         self.policy = policy
-        self.accepted = set(loaded.signature.names)
-        self.required = [p.name for p in loaded.signature.parameters if p.required]
-        self.label = f"{name}.{getattr(loaded.method, '__name__', 'serving')}()"
+        self.label = loaded.signature.label
         self.batch_arg = loaded.spec.batch_arg if policy.enabled else None
+        try:
+            loaded.signature.check_given(self.predict_args)
+        except RequestError as error:
+            raise ModuleLoadError(f"predict_args of {name}: {error}") from None
 
     def handle(self, calls: Sequence[PredictCall]) -> list[PredictReply]:
         """One reply per call, in order."""
@@ -60,7 +60,7 @@ class ModuleHandler:
             try:
                 pending.append(_Pending(call, self.arguments(call.body)))
             except RequestError as error:
-                pending.append(_Pending(call, {}, self._error_reply(call, error.code, str(error), 400)))
+                pending.append(_Pending(call, {}, self._error_reply(call, error.code, str(error))))
         waiting = [item for item in pending if item.reply is None]
         batchable = [item for item in waiting if self._is_batchable(item.kwargs)]
         for item in waiting:
@@ -72,7 +72,7 @@ class ModuleHandler:
         return [item.reply for item in pending if item.reply is not None]
 
     def arguments(self, body: bytes) -> dict[str, Any]:
-        """The keyword arguments for one request: ``predict_args`` overridden by the body."""
+        """The keyword arguments for one request: ``predict_args`` overridden by the body, checked."""
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -90,32 +90,35 @@ class ModuleHandler:
             if alias in data and target not in data:
                 data[target] = data.pop(alias)
         kwargs = {**self.predict_args, **data}
-        self._check_names(kwargs)
+        self.loaded.signature.check(kwargs)
         return kwargs
-
-    def _check_names(self, kwargs: Mapping[str, Any]) -> None:
-        if not self.loaded.signature.accepts_any_keyword:
-            unknown = [key for key in kwargs if key not in self.accepted]
-            if unknown:
-                raise RequestError(
-                    f"{self.label} does not take {', '.join(map(repr, unknown))}; "
-                    f"it accepts: {', '.join(self.loaded.signature.names)}"
-                )
-        missing = [name for name in self.required if name not in kwargs]
-        if missing:
-            raise RequestError(f"{self.label} needs {', '.join(map(repr, missing))} in the request body")
 
     def _is_batchable(self, kwargs: Mapping[str, Any]) -> bool:
         return self.batch_arg is not None and isinstance(kwargs.get(self.batch_arg), list)
 
-    def _call_one(self, item: _Pending) -> PredictReply:
+    def _call_one(self, item: _Pending, batch_size: int = 1) -> PredictReply:
         try:
-            return self._success(item.call, self.loaded.method(**item.kwargs), 1)
-        except CLIENT_ERRORS as error:
-            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 400, 1)
+            results = self.loaded.method(**item.kwargs)
+        except RequestError as error:
+            return self._error_reply(item.call, error.code, str(error), batch_size)
         except Exception as error:
             logger.exception("%s failed on request %s", self.label, item.call.request_id)
-            return self._error_reply(item.call, Code.PREDICT_FAILED, _message(error), 500, 1)
+            message = f"{self.label} failed: {_message(error)} (the traceback is in the worker's log)"
+            return self._error_reply(item.call, Code.PREDICT_FAILED, message, batch_size)
+        if self._is_batchable(item.kwargs):
+            problem = self._count_problem(results, len(item.kwargs[self.batch_arg or ""]))
+            if problem is not None:
+                return self._error_reply(item.call, Code.PREDICT_FAILED, problem, batch_size)
+        return self._success(item.call, results, batch_size)
+
+    def _count_problem(self, results: Any, inputs: int) -> str | None:
+        """Why a batch method's results do not fit its inputs, or None when there is one per input."""
+        if isinstance(results, list | tuple) and len(results) == inputs:
+            return None
+        count = len(results) if isinstance(results, list | tuple) else type(results).__name__
+        problem = f"{self.label} returned {count} results for {inputs} inputs; it must return one each"
+        logger.error("%s", problem)
+        return problem
 
     def _call_batch(self, chunk: list[_Pending]) -> None:
         if len(chunk) == 1:
@@ -127,15 +130,12 @@ class ModuleHandler:
             results = self.loaded.method(**{**chunk[0].kwargs, key: merged})
         except Exception:
             for item in chunk:  # isolate the bad request: only it fails
-                item.reply = self._call_one(item)
+                item.reply = self._call_one(item, len(chunk))
             return
-        if not isinstance(results, list | tuple) or len(results) != len(merged):
-            count = len(results) if isinstance(results, list | tuple) else type(results).__name__
-            message = (
-                f"{self.label} returned {count} results for {len(merged)} inputs; it must return one each"
-            )
+        problem = self._count_problem(results, len(merged))
+        if problem is not None:
             for item in chunk:
-                item.reply = self._error_reply(item.call, Code.PREDICT_FAILED, message, 500, len(chunk))
+                item.reply = self._error_reply(item.call, Code.PREDICT_FAILED, problem, len(chunk))
             return
         start = 0
         for item in chunk:
@@ -145,15 +145,14 @@ class ModuleHandler:
 
     def _success(self, call: PredictCall, results: Any, batch_size: int) -> PredictReply:
         try:
-            return PredictReply(call.request_id, 200, envelope.success(results), batch_size)
+            return PredictReply(call.request_id, Code.OK.http_status, envelope.success(results), batch_size)
         except TypeError as error:
             message = f"{self.label} returned a result that cannot be sent as JSON: {error}"
-            return self._error_reply(call, Code.PREDICT_FAILED, message, 500, batch_size)
+            logger.error("%s", message)
+            return self._error_reply(call, Code.PREDICT_FAILED, message, batch_size)
 
-    def _error_reply(
-        self, call: PredictCall, code: Code, message: str, status: int, batch_size: int = 0
-    ) -> PredictReply:
-        return PredictReply(call.request_id, status, envelope.failure(code, message), batch_size)
+    def _error_reply(self, call: PredictCall, code: Code, message: str, batch_size: int = 0) -> PredictReply:
+        return PredictReply(call.request_id, code.http_status, envelope.failure(code, message), batch_size)
 
 
 def _message(error: BaseException) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hubserving.config import BatchingConfig
 from hubserving.logs import LogSettings
+from hubserving.module.decorators import ModuleInfo
+from hubserving.module.signature import Parameter
 
 
 @dataclass(frozen=True)
@@ -18,9 +22,7 @@ class ModuleSpec:
     directory: Path
     init_args: Mapping[str, Any] = field(default_factory=dict)
     predict_args: Mapping[str, Any] = field(default_factory=dict)
-    batching: bool = True
-    max_batch_size: int | None = None
-    max_wait_ms: float = 0.0
+    batching: BatchingConfig = field(default_factory=BatchingConfig)
 
 
 @dataclass(frozen=True)
@@ -31,37 +33,35 @@ class WorkerSetup:
     use_gpu: bool = False
     log: LogSettings | None = None
     worker_index: int = 0
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One argument of a serving method, as clients see it."""
-
-    name: str
-    default: Any = None
-    required: bool = False
+    memory_limit_mb: int | None = None  # above it after a call, the worker asks to be replaced
 
 
 @dataclass(frozen=True)
 class ModuleDescription:
-    """A loaded module, described for ``GET /modules`` and the index page."""
+    """A loaded module, described for ``GET /modules`` and the index page.
+
+    ``name`` is the name it is served under (an exported model folder's, for ``exported_model``);
+    ``info`` is what the module says about itself.
+    """
 
     name: str
-    version: str
-    summary: str
-    author: str
-    type: str
+    info: ModuleInfo
     method: str
     parameters: tuple[Parameter, ...]
     predict_args: Mapping[str, Any]
     batch_arg: str | None
     max_batch_size: int | None
+    input_kind: str = "json"  # "text", "image" or "json": what the module's input is
+    input_arg: str | None = None  # the argument that holds it
     details: Mapping[str, Any] = field(default_factory=dict)  # the module's own serving_details(), if any
     aliases: Mapping[str, str] = field(default_factory=dict)  # other request keys for arguments
 
-    @property
-    def category(self) -> str:
-        return self.type.split("/", 1)[0] if self.type else ""
+    def to_json(self) -> dict[str, Any]:
+        """The description as ``GET /modules`` gives it: the module's identity flat beside the rest."""
+        data = {key: value for key, value in dataclasses.asdict(self).items() if key != "info"}
+        identity = dataclasses.asdict(self.info)
+        identity.pop("name")
+        return {**data, **identity, "category": self.info.category, "url": f"/predict/{self.name}"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,14 @@ class WorkerFailed:
 
     pid: int
     message: str
+
+
+@dataclass(frozen=True)
+class WorkerRetiring:
+    """A worker grew past its memory limit: replace it; it serves what it holds until closed."""
+
+    pid: int
+    rss_mb: int
 
 
 @dataclass(frozen=True)

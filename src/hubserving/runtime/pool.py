@@ -32,6 +32,7 @@ from hubserving.runtime.messages import (
     PredictReply,
     WorkerFailed,
     WorkerReady,
+    WorkerRetiring,
     WorkerSetup,
 )
 
@@ -48,6 +49,7 @@ class WorkerStartError(HubServingError):
 class WorkerState(Enum):
     STARTING = "starting"
     READY = "ready"
+    RETIRING = "retiring"  # over its memory limit: serves what it holds while its replacement starts
     DEAD = "dead"
 
 
@@ -77,7 +79,7 @@ class PoolSettings:
     count: int
     timeout_s: float
     environment_for: Callable[[int], dict[str, str]]
-    queue_size: int = 512  # per module: requests waiting or running; beyond it, 503 at once
+    queue_size: int  # per module: requests waiting or running; beyond it, 503 at once
     on_restart: Callable[[], None] = lambda: None
 
 
@@ -88,6 +90,7 @@ class WorkerPool:
         self.setup = setup
         self.settings = settings
         self.workers: dict[int, WorkerProcess] = {}
+        self.retiring: set[WorkerProcess] = set()
         self.descriptions: tuple[ModuleDescription, ...] = ()
         self.depth: dict[str, int] = {}
         self.stopping = False
@@ -97,12 +100,17 @@ class WorkerPool:
 
     @property
     def ready(self) -> bool:
-        """Every worker has loaded every module (false while one is being replaced)."""
+        """Every worker has loaded every module (false while a dead one is being replaced; true while a
+        retiring one still serves for its starting replacement)."""
+        covered = {w.index for w in self.retiring}
         workers = self.workers.values()
-        return len(workers) == self.settings.count and all(w.state is WorkerState.READY for w in workers)
+        return len(workers) == self.settings.count and all(
+            w.state is WorkerState.READY or w.index in covered for w in workers
+        )
 
     def pids(self) -> list[int]:
-        return [worker.pid for worker in self.workers.values() if worker.state is not WorkerState.DEAD]
+        alive = [w for w in (*self.workers.values(), *self.retiring) if w.state is not WorkerState.DEAD]
+        return [worker.pid for worker in alive]
 
     async def start(self) -> None:
         for index in range(self.settings.count):
@@ -143,6 +151,8 @@ class WorkerPool:
             future = worker.in_flight.pop(message.request_id, None)
             if future is not None and not future.done():
                 future.set_result(message)
+            if worker.state is WorkerState.RETIRING:
+                self._close_retired()
         elif isinstance(message, WorkerReady):
             worker.state = WorkerState.READY
             worker.last_reply_s = worker.ready_since = time.monotonic()
@@ -150,18 +160,47 @@ class WorkerPool:
             logger.info("worker %d (pid %d) is ready", worker.index, worker.pid)
             if all(w.state is WorkerState.READY for w in self.workers.values()):
                 self._ready_event.set()
+            self._close_retired()
         elif isinstance(message, WorkerFailed):
             worker.failure = message.message
+        elif isinstance(message, WorkerRetiring):
+            self._retire(worker, message.rss_mb)
+
+    def _retire(self, worker: WorkerProcess, rss_mb: int) -> None:
+        """Start a replacement for a worker over its memory limit; it serves until that one is ready."""
+        if self.stopping or worker.state is not WorkerState.READY:
+            return
+        logger.warning(
+            "worker %d (pid %d) uses %d MB, over worker_memory_mb: replacing it without dropping requests",
+            worker.index,
+            worker.pid,
+            rss_mb,
+        )
+        worker.state = WorkerState.RETIRING
+        self.retiring.add(worker)
+        self.settings.on_restart()
+        asyncio.get_running_loop().create_task(self._spawn(worker.index))
+
+    def _close_retired(self) -> None:
+        """Let retiring workers go once they hold nothing and another worker is ready."""
+        if not self.ready_workers():
+            return
+        for worker in [w for w in self.retiring if not w.in_flight]:
+            self.retiring.discard(worker)
+            worker.protocol.close()  # the worker exits when its socket closes
+            asyncio.get_running_loop().create_task(asyncio.to_thread(_reap, worker.process))
 
     def _on_closed(self, worker: WorkerProcess) -> None:
         was_ready = worker.state is WorkerState.READY
+        was_retiring = worker.state is WorkerState.RETIRING
+        self.retiring.discard(worker)
         worker.state = WorkerState.DEAD
         code = worker.process.poll()
         for future in worker.in_flight.values():
             if not future.done():
                 future.set_result(self._lost_reply(worker))
         worker.in_flight.clear()
-        if self.stopping:
+        if self.stopping or was_retiring:
             return
         if not was_ready and not self._ready_event.is_set() and not self._start_failure.done():
             reason = (
@@ -178,7 +217,7 @@ class WorkerPool:
         message = (
             f"the worker process handling this request died (pid {worker.pid}); it is being replaced, retry"
         )
-        return PredictReply(0, 503, envelope.failure(Code.WORKER_LOST, message))
+        return failure_reply(Code.WORKER_LOST, message)
 
     async def _replace(self, dead: WorkerProcess) -> None:
         await asyncio.to_thread(_reap, dead.process)
@@ -195,7 +234,8 @@ class WorkerPool:
         return sum(1 for worker in self.workers.values() if worker.state is WorkerState.READY)
 
     def _choose(self) -> WorkerProcess | None:
-        ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
+        """The least busy ready worker; a retiring one only while no other is ready."""
+        ready = [w for w in self.workers.values() if w.state is WorkerState.READY] or list(self.retiring)
         return min(ready, key=lambda w: len(w.in_flight)) if ready else None
 
     async def predict(self, module: str, body: bytes) -> PredictReply:
@@ -203,14 +243,14 @@ class WorkerPool:
         worker = self._choose()
         if worker is None:
             message = "the models are loading (or a worker is being replaced); retry shortly"
-            return PredictReply(0, 503, envelope.failure(Code.NOT_READY, message))
+            return failure_reply(Code.NOT_READY, message)
         depth = self.depth.get(module, 0)
         if depth >= self.settings.queue_size:
             message = (
                 f"{module} is overloaded: {depth} requests are already waiting or running; retry shortly "
                 "(the server's queue_size bounds this)"
             )
-            return PredictReply(0, 503, envelope.failure(Code.OVERLOADED, message))
+            return failure_reply(Code.OVERLOADED, message)
         self.depth[module] = depth + 1
         try:
             return await self._call(worker, module, body)
@@ -238,7 +278,7 @@ class WorkerPool:
             f"{module} did not answer within {self.settings.timeout_s:g} s; "
             'raise the server\'s timeout (--timeout or config "timeout") or send less work'
         )
-        future.set_result(PredictReply(request_id, 504, envelope.failure(Code.TIMEOUT, message)))
+        future.set_result(failure_reply(Code.TIMEOUT, message, request_id))
         self._kill_if_wedged(worker)
 
     def _kill_if_wedged(self, worker: WorkerProcess) -> None:
@@ -259,9 +299,15 @@ class WorkerPool:
     async def stop(self, grace_s: float = 10.0) -> None:
         """Close every worker's socket (which ends it), then make sure each process is gone."""
         self.stopping = True
-        for worker in self.workers.values():
+        workers = [*self.workers.values(), *self.retiring]
+        for worker in workers:
             worker.protocol.close()
-        await asyncio.gather(*(asyncio.to_thread(_reap, w.process, grace_s) for w in self.workers.values()))
+        await asyncio.gather(*(asyncio.to_thread(_reap, w.process, grace_s) for w in workers))
+
+
+def failure_reply(code: Code, message: str, request_id: int = 0) -> PredictReply:
+    """An answer the pool gives itself, with the code's HTTP status."""
+    return PredictReply(request_id, code.http_status, envelope.failure(code, message))
 
 
 def restart_delay(quick_deaths: int) -> float:

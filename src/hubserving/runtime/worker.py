@@ -1,8 +1,9 @@
 """A model worker process: loads every module, then answers calls from the front over a socket.
 
 Started by the pool as ``python -m hubserving.runtime.worker <fd>``. A receiver thread queues
-incoming calls; the main thread takes everything that has arrived (never waiting when idle),
-and lets each module's handler batch what is compatible.
+incoming calls; the main thread takes everything that has arrived and lets each module's handler
+batch what is compatible. A module with a batching wait (``max_wait_ms``) holds its calls for that
+long after the first arrives; the others run at once: each module waits only its own window.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import defaultdict
 from typing import BinaryIO
 
 from hubserving.logs import LogSettings, configure_logging
@@ -30,49 +30,67 @@ from hubserving.runtime.messages import (
     PredictCall,
     WorkerFailed,
     WorkerReady,
+    WorkerRetiring,
     WorkerSetup,
 )
 
 logger = logging.getLogger("hubserving.worker")
 
-DEFAULT_MAX_BATCH_SIZE = 32
-
 
 def build_handler(spec: ModuleSpec, use_gpu: bool) -> ModuleHandler:
     loaded = load_module(spec.directory, spec.init_args, use_gpu)
-    size = spec.max_batch_size or loaded.spec.max_batch_size or DEFAULT_MAX_BATCH_SIZE
-    return ModuleHandler(spec.name, loaded, spec.predict_args, BatchPolicy(spec.batching, size))
+    batching = spec.batching
+    size = batching.max_batch_size or loaded.spec.max_batch_size
+    policy = BatchPolicy(batching.enabled, size, batching.max_wait_ms / 1000)
+    return ModuleHandler(spec.name, loaded, spec.predict_args, policy)
 
 
 def describe(handler: ModuleHandler) -> ModuleDescription:
-    info = handler.loaded.info
+    loaded = handler.loaded
     return ModuleDescription(
         name=handler.name,
-        version=info.version,
-        summary=info.summary,
-        author=info.author,
-        type=info.type,
-        method=getattr(handler.loaded.method, "__name__", "serving"),
-        parameters=handler.loaded.signature.parameters,
+        info=loaded.info,
+        method=getattr(loaded.method, "__name__", "serving"),
+        parameters=loaded.signature.parameters,
         predict_args=handler.predict_args,
         batch_arg=handler.batch_arg,
         max_batch_size=handler.policy.max_batch_size if handler.batch_arg else None,
-        details=handler.loaded.details,
-        aliases=handler.loaded.spec.aliases,
+        input_kind=loaded.spec.input,
+        input_arg=loaded.spec.input_argument,
+        details=loaded.details,
+        aliases=loaded.spec.aliases,
     )
+
+
+def resident_mb() -> int:
+    """This process's resident memory in MB (from /proc where there is one: a few microseconds)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except OSError:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss // (1024 * 1024))
 
 
 class Worker:
     """Owns the socket to the front and the loaded handlers."""
 
     def __init__(
-        self, sock: socket.socket, stream: BinaryIO, handlers: dict[str, ModuleHandler], max_wait_s: float
+        self,
+        sock: socket.socket,
+        stream: BinaryIO,
+        handlers: dict[str, ModuleHandler],
+        memory_limit_mb: int | None = None,
     ) -> None:
         self.sock = sock
+        self.memory_limit_mb = memory_limit_mb
+        self.retiring = False
         self.stream = stream
         self.handlers = handlers
-        self.max_wait_s = max_wait_s
         self.inbox: queue.SimpleQueue[PredictCall | None] = queue.SimpleQueue()
+        self.pending: dict[str, list[PredictCall]] = {}
+        self.deadlines: dict[str, float] = {}  # per module: when its waiting calls run
 
     def send(self, *messages: object) -> None:
         """One write for all of them; only the main thread sends (the receiver thread only reads)."""
@@ -86,36 +104,61 @@ class Worker:
                 os._exit(0)
             self.inbox.put(message)
 
-    def take_arrived(self) -> list[PredictCall]:
-        """Block for the first call, then take whatever else has already arrived."""
-        first = self.inbox.get()
-        calls = [first] if first is not None else []
-        deadline = time.monotonic() + self.max_wait_s
-        while True:
+    def collect(self) -> None:
+        """Wait for a call (no longer than the nearest module's deadline), then take all that arrived."""
+        timeout = max(0.0, min(self.deadlines.values()) - time.monotonic()) if self.deadlines else None
+        try:
+            item = self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while item is not None or not self.inbox.empty():
+            if item is not None:
+                self._add(item)
             try:
                 item = self.inbox.get_nowait()
             except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self.inbox.get(timeout=remaining)
-                except queue.Empty:
-                    break
-            if item is not None:
-                calls.append(item)
-        return calls
+                return
+
+    def _add(self, call: PredictCall) -> None:
+        """Queue a call under its module; a module's first call sets when the module's calls run."""
+        handler = self.handlers[call.module]
+        calls = self.pending.setdefault(call.module, [])
+        calls.append(call)
+        if len(calls) == 1:
+            self.deadlines[call.module] = time.monotonic() + handler.policy.max_wait_s
+        if handler.batch_arg is None or len(calls) >= handler.policy.max_batch_size:
+            self.deadlines[call.module] = 0.0  # nothing to wait for
+
+    def run_due(self) -> None:
+        """Handle every module whose wait is over, and send all their replies in one write."""
+        now = time.monotonic()
+        replies = []
+        for module in [m for m, deadline in self.deadlines.items() if deadline <= now]:
+            del self.deadlines[module]
+            replies.extend(self.handlers[module].handle(self.pending.pop(module)))
+        if replies:
+            self.send(*replies)
+            self.check_memory()
+
+    def check_memory(self) -> None:
+        """Past the memory limit after a call: ask the front, once, to replace this worker."""
+        if self.memory_limit_mb is None or self.retiring:
+            return
+        rss_mb = resident_mb()
+        if rss_mb > self.memory_limit_mb:
+            self.retiring = True
+            logger.warning(
+                "this worker uses %d MB, over worker_memory_mb (%d): asking to be replaced",
+                rss_mb,
+                self.memory_limit_mb,
+            )
+            self.send(WorkerRetiring(os.getpid(), rss_mb))
 
     def serve_forever(self) -> None:
         threading.Thread(target=self.receive_forever, name="hub-receiver", daemon=True).start()
         while True:
-            by_module: dict[str, list[PredictCall]] = defaultdict(list)
-            for call in self.take_arrived():
-                by_module[call.module].append(call)
-            replies = []
-            for module, calls in by_module.items():
-                replies.extend(self.handlers[module].handle(calls))
-            self.send(*replies)
+            self.collect()
+            self.run_due()
 
 
 def run(fd: int) -> None:
@@ -133,8 +176,7 @@ def run(fd: int) -> None:
     except Exception:
         sock.sendall(wire.encode(WorkerFailed(os.getpid(), traceback.format_exc())))
         sys.exit(1)
-    max_wait_s = max((spec.max_wait_ms for spec in setup.modules), default=0.0) / 1000
-    worker = Worker(sock, stream, handlers, max_wait_s)
+    worker = Worker(sock, stream, handlers, setup.memory_limit_mb)
     worker.send(WorkerReady(os.getpid(), tuple(describe(h) for h in handlers.values())))
     worker.serve_forever()
 
