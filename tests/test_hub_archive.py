@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hubserving.errors import ArchiveError, ChecksumMismatch
-from hubserving.hub.archive import extract
+from hubserving.errors import ArchiveError, ChecksumMismatch, ConfigError
+from hubserving.hub.archive import ArchiveLimits, extract
 from hubserving.hub.install import InstallOptions, install
 from hubserving.hub.pack import pack
 from hubserving.paths import HubHome
@@ -132,3 +132,63 @@ def test_a_file_changed_after_packing_is_caught_by_the_manifest(tmp_path: Path) 
     with pytest.raises(ChecksumMismatch, match=r"not in the manifest: extra\.py; changed: helper\.py"):
         install(str(tampered), InstallOptions(HubHome(home), say=lambda _: None))
     assert nothing_left(home)
+
+
+def zeros_archive(path: Path, megabytes: int, extra_files: int = 0) -> Path:
+    """A valid module archive that also holds ``megabytes`` of zeros: a few kB packed."""
+    with tarfile.open(path, "w:gz") as tar:
+        module = tarfile.TarInfo("tiny/module.py")
+        module.size = len(MODULE_PY)
+        tar.addfile(module, io.BytesIO(MODULE_PY))
+        zeros = tarfile.TarInfo("tiny/zeros.bin")
+        zeros.size = megabytes << 20
+        tar.addfile(zeros, io.BytesIO(bytes(zeros.size)))
+        for number in range(extra_files):
+            tar.addfile(tarfile.TarInfo(f"tiny/empty{number}.txt"), io.BytesIO(b""))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("limits", "megabytes", "extra_files", "reason"),
+    [
+        (ArchiveLimits(max_unpacked_bytes=4 << 20), 8, 0, "unpacks to more than 4 MB"),
+        (ArchiveLimits(ratio_checked_above_bytes=1 << 20), 8, 0, "over 100 times its size"),
+        (ArchiveLimits(max_members=20), 0, 30, "holds more than 20 files and folders"),
+    ],
+    ids=["size", "ratio", "members"],
+)
+def test_an_archive_over_a_limit_is_refused_with_nothing_installed(
+    tmp_path: Path, limits: ArchiveLimits, megabytes: int, extra_files: int, reason: str
+) -> None:
+    archive = zeros_archive(tmp_path / "tiny-1.0.0.tar.gz", megabytes, extra_files)
+    assert archive.stat().st_size < 64 << 10
+    home = tmp_path / "home"
+    with pytest.raises(ArchiveError, match=reason):
+        install(str(archive), InstallOptions(HubHome(home), say=lambda _: None, archive_limits=limits))
+    assert nothing_left(home)
+
+
+def test_the_archive_limits_come_from_the_environment_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = zeros_archive(tmp_path / "tiny-1.0.0.tar.gz", 3)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HUB_ARCHIVE_MAX_MB", "2")
+    refused = run_hub(["install", str(archive)], home)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "tiny-1.0.0.tar.gz unpacks to more than 2 MB: refusing to unpack it" in refused.stderr
+    assert "raise the limit with HUB_ARCHIVE_MAX_MB" in refused.stderr and nothing_left(home)
+    monkeypatch.setenv("HUB_ARCHIVE_MAX_MB", "4")
+    assert run_hub(["install", str(archive)], home).returncode == 0
+    assert (home / "modules" / "tiny" / "1.0.0" / "zeros.bin").stat().st_size == 3 << 20
+
+
+def test_archive_limits_from_the_environment() -> None:
+    limits = ArchiveLimits.from_env({"HUB_ARCHIVE_MAX_MB": "5", "HUB_ARCHIVE_MAX_FILES": "7"})
+    assert limits == ArchiveLimits(max_unpacked_bytes=5 << 20, max_members=7)
+    assert ArchiveLimits.from_env({}) == ArchiveLimits()
+    for bad in ("0", "-1", "x", "1.5"):
+        with pytest.raises(
+            ConfigError, match=f"HUB_ARCHIVE_MAX_RATIO must be a positive whole number, not '{bad}'"
+        ):
+            ArchiveLimits.from_env({"HUB_ARCHIVE_MAX_RATIO": bad})

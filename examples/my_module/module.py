@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubserving import moduleinfo, serving
+from hubserving import RequestError, moduleinfo, serving
 
 from .counting import count_words
 
@@ -21,11 +21,13 @@ class MyModule:
     def __init__(self, lowercase: bool = True) -> None:
         self.lowercase = lowercase
 
-    @serving(batch_arg="texts", aliases={"text": "texts"})
+    @serving(batch_arg="texts", aliases={"text": "texts"}, input="text")
     def count(self, texts: list[str], top_k: int = 3) -> list[dict[str, object]]:
-        """One result per text: ``{"chars": 11, "words": 2, "top": [["hello", 1], ...]}``."""
-        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
-            raise TypeError('my_module needs "texts": a list of strings')
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        """One result per text: ``{"chars": 11, "words": 2, "top": [["hello", 1], ...]}``.
+
+        The server checks the types from the hints (``texts`` a list of strings, ``top_k`` an integer);
+        values it cannot check, the module refuses with ``RequestError`` (a 400 with its message).
+        """
+        if top_k < 1:
+            raise RequestError(f"my_module: top_k must be 1 or more, got {top_k}")
         return [count_words(text, self.lowercase, top_k) for text in texts]

@@ -21,7 +21,7 @@ from hubserving.module.requirement import Requirement, looks_like_folder, parse_
 LOG_FORMATS = ("text", "json")
 MAX_WORKERS = 128  # more processes than any one machine here can feed; a typo, not a plan
 MAX_QUEUE_SIZE = 1_000_000
-MODULE_KEYS = {"init_args", "predict_args", "batching"}
+MODULE_KEYS = {"init_args", "predict_args", "batching", "workers"}
 BATCHING_KEYS = {"max_batch_size", "max_wait_ms"}
 
 
@@ -56,6 +56,7 @@ class ModuleConfig:
     init_args: Mapping[str, Any] = field(default_factory=dict)
     predict_args: Mapping[str, Any] = field(default_factory=dict)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
+    workers: int | None = None  # its own worker processes; None: the server's worker_count
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,20 @@ class ServerConfig:
     body_timeout_s: float = 30.0  # a request body that stalls this long is dropped
     max_connections: int = 2048  # open connections; beyond: 503
     worker_memory_mb: int = field(default_factory=default_worker_memory_mb)
+    admin: bool = False  # take management requests (load and unload modules: that runs module code)
+    watch: bool = False  # reload a module when its folder changes (for module authors)
 
     @property
     def worker_count(self) -> int:
-        """How many model worker processes run: one per card on GPU, ``workers`` in multiprocess."""
+        """How many worker processes a module gets unless it says: one per card on GPU, ``workers`` in
+        multiprocess, else one."""
         if self.use_gpu:
             return len(self.gpu)
         return self.workers if self.use_multiprocess else 1
+
+    def workers_of(self, module: ModuleConfig) -> int:
+        """How many worker processes ``module`` gets."""
+        return module.workers if module.workers is not None else self.worker_count
 
     @property
     def mode(self) -> str:
@@ -301,7 +309,12 @@ def _module(name: str, value: object, base_dir: Path | None) -> ModuleConfig:
         folder = Path(directory).expanduser()
         folder = base_dir / folder if base_dir is not None and not folder.is_absolute() else folder
     batching = _batching(entry.get("batching"), f"{key}.batching")
-    return ModuleConfig(requirement.name, requirement, folder, init_args, dict(predict_args), batching)
+    workers = entry.get("workers")
+    if workers is not None:
+        workers = check_positive_int(workers, f"{key}.workers", MAX_WORKERS)
+    return ModuleConfig(
+        requirement.name, requirement, folder, init_args, dict(predict_args), batching, workers
+    )
 
 
 # The settings other than modules: key -> (ServerConfig field, how to check it).
@@ -327,6 +340,8 @@ SETTINGS: dict[str, tuple[str, Setting]] = {
     "body_timeout_s": ("body_timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
     "max_connections": ("max_connections", lambda v, k: check_positive_int(v, k, 1_000_000)),
     "worker_memory_mb": ("worker_memory_mb", lambda v, k: check_positive_int(v, k, 16 * 1024 * 1024)),
+    "admin": ("admin", check_flag),
+    "reload": ("watch", check_flag),
 }
 SERVER_KEYS = {"modules_info", *SETTINGS}
 

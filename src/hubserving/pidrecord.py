@@ -1,7 +1,12 @@
-"""The pid record ``$HUB_HOME/conf/serving_<port>.json``: how ``stop`` finds a running server."""
+"""The pid record ``$HUB_HOME/conf/serving_<port>.json``: how ``stop`` finds a running server.
+
+A record names a process by pid and creation time; before anything trusts it, the process must still
+be that one (same creation time) and still be a hubserving server (its command line runs ``hub``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -69,8 +74,18 @@ def remove_record(home: HubHome, port: int, pid: int | None = None) -> None:
     home.pid_record(port).unlink(missing_ok=True)
 
 
+def all_records(home: HubHome) -> list[PidRecord]:
+    """Every pid record under ``$HUB_HOME/conf``, by port; a damaged one reads as pid 0 (stale)."""
+    ports = sorted(
+        int(port)
+        for path in home.conf_dir.glob("serving_*.json")
+        if (port := path.stem.removeprefix("serving_")).isdigit()
+    )
+    return [record for port in ports if (record := read_record(home, port)) is not None]
+
+
 def live_process(record: PidRecord) -> psutil.Process | None:
-    """The recorded server if it still runs; None if it exited or its pid now belongs to another process."""
+    """The recorded process if it still runs; None if it exited or its pid now belongs to another process."""
     if record.pid <= 0:
         return None
     try:
@@ -80,3 +95,28 @@ def live_process(record: PidRecord) -> psutil.Process | None:
         return process if process.status() != psutil.STATUS_ZOMBIE else None
     except psutil.Error:
         return None
+
+
+def runs_hubserving(command: list[str]) -> bool:
+    """Whether a command line is ``hub serving ...``: the ``hub`` script or ``python -m hubserving``."""
+    program = command[:2]
+    script = any(Path(arg).stem == "hub" for arg in program)
+    module = any(
+        flag == "-m" and (name == "hubserving" or name.startswith("hubserving."))
+        for flag, name in itertools.pairwise(command)
+    )
+    return (script or module) and "serving" in command
+
+
+def is_hubserving_server(process: psutil.Process) -> bool:
+    """Whether ``process`` runs ``hub serving``; False when its command line cannot be read."""
+    try:
+        return runs_hubserving(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def live_server(record: PidRecord) -> psutil.Process | None:
+    """The recorded server if it still runs and is a hubserving server; else None (the record is stale)."""
+    process = live_process(record)
+    return process if process is not None and is_hubserving_server(process) else None

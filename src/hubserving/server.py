@@ -41,8 +41,9 @@ from hubserving.module.finder import (
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
 from hubserving.runtime.devices import check_cards, detect_gpus
+from hubserving.runtime.local import LocalPredictor, ModulePlan, SettingsFor
 from hubserving.runtime.messages import ModuleSpec, WorkerSetup
-from hubserving.runtime.pool import PoolSettings, WorkerPool
+from hubserving.runtime.pool import PoolSettings
 from hubserving.runtime.threads import worker_environment
 
 logger = logging.getLogger("hubserving.server")
@@ -145,18 +146,36 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
     print("\n".join(lines), file=out, flush=True)
 
 
-def _pool_settings(config: ServerConfig, metrics: ServerMetrics) -> PoolSettings:
+def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) -> SettingsFor:
+    """How each module's pool is set up: worker environment (GPU card), log file, limits."""
+
     def environment(index: int) -> dict[str, str]:
         cuda = str(config.gpu[index % len(config.gpu)]) if config.use_gpu else None
         return worker_environment(os.environ, cuda)
 
-    return PoolSettings(
-        config.worker_count, config.timeout_s, environment, config.queue_size, metrics.worker_restarts.inc
-    )
+    def log_for(index: int) -> LogSettings:
+        return LogSettings(home.log_dir, home.worker_log(config.port, index).name, config.log_format)
+
+    def settings(count: int, first_index: int) -> PoolSettings:
+        return PoolSettings(
+            count,
+            config.timeout_s,
+            environment,
+            config.queue_size,
+            first_index,
+            log_for,
+            on_restart=metrics.worker_restarts.inc,
+        )
+
+    return settings
 
 
 def log_settings(config: ServerConfig, home: HubHome) -> LogSettings:
-    return LogSettings(home.log_dir, f"serving_{config.port}.log", config.log_format)
+    return LogSettings(home.log_dir, home.server_log(config.port).name, config.log_format)
+
+
+def module_plans(config: ServerConfig, resolved: list[ResolvedModule]) -> list[ModulePlan]:
+    return [ModulePlan(module.spec(), config.workers_of(module.config)) for module in resolved]
 
 
 async def run_server(
@@ -165,14 +184,8 @@ async def run_server(
     """Serve until a signal; return the process exit code."""
     started = time.time()
     metrics = ServerMetrics(m.config.name for m in resolved)
-    settings = _pool_settings(config, metrics)
-    setup = WorkerSetup(
-        tuple(m.spec() for m in resolved),
-        config.use_gpu,
-        log_settings(config, home),
-        memory_limit_mb=config.worker_memory_mb,
-    )
-    pool = WorkerPool(setup, settings)
+    template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
+    pool = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
     metrics.watch_queue(lambda module: pool.depth.get(module, 0), pool.ready_workers)
     access_log = AccessLog(log_settings(config, home)) if config.access_log else None
     server = FrontServer(
@@ -181,7 +194,7 @@ async def run_server(
             lifespan="off",
             log_level="warning",
             access_log=False,
-            http=HttpProtocol,
+            http=HttpProtocol.configured(config),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             server_header=False,
         )
@@ -199,7 +212,7 @@ async def run_server(
         loop.add_signal_handler(signum, on_signal)
     exit_code = 0
     try:
-        await pool.start()
+        await pool.start(module_plans(config, resolved))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(pool.wait_ready())
         stopping = asyncio.create_task(stop_requested.wait())
@@ -234,6 +247,9 @@ def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
         check_cards(config.gpu, detect_gpus())
     sock = bind_socket(config.host, config.port)
     configure_logging(log_settings(config, home))
+    from hubserving.http.limits import raise_open_file_limit
+
+    raise_open_file_limit()
     try:
         runner = asyncio.Runner(loop_factory=_loop_factory())
         with runner:

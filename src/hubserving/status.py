@@ -1,4 +1,7 @@
-"""``hub serving status``: the servers recorded under ``$HUB_HOME/conf``; stale records are removed."""
+"""``hub serving status``: the servers recorded under ``$HUB_HOME/conf``; stale records are removed.
+
+A record is stale when its process is gone or is no hubserving server (its pid was reused).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 
 from hubserving.paths import HubHome
-from hubserving.pidrecord import live_process, read_record, remove_record
+from hubserving.pidrecord import all_records, live_server, remove_record
 
 
 @dataclass(frozen=True)
@@ -34,22 +37,14 @@ def collect(home: HubHome) -> tuple[list[ServerStatus], list[int]]:
     """Running servers, and the ports whose records were stale (and are now removed)."""
     running: list[ServerStatus] = []
     stale: list[int] = []
-    for path in sorted(home.conf_dir.glob("serving_*.json")):
-        port_text = path.stem.removeprefix("serving_")
-        if not port_text.isdigit():
+    for record in all_records(home):
+        if live_server(record) is None:
+            remove_record(home, record.port, record.pid)
+            stale.append(record.port)
             continue
-        port = int(port_text)
-        record = read_record(home, port)
-        if record is None:
-            continue
-        if live_process(record) is None:
-            remove_record(home, port)
-            stale.append(port)
-            continue
-        uptime = time.time() - record.start_time
-        running.append(
-            ServerStatus(port, record.pid, record.module or [], round(uptime, 1), probe_ready(port))
-        )
+        uptime = round(time.time() - record.start_time, 1)
+        ready = probe_ready(record.port)
+        running.append(ServerStatus(record.port, record.pid, record.module or [], uptime, ready))
     return running, stale
 
 
@@ -65,7 +60,7 @@ def print_status(home: HubHome, as_json: bool = False) -> int:
         print(json.dumps({"servers": [asdict(s) for s in running], "removed_stale_ports": stale}))
         return 0
     for port in stale:
-        print(f"removed the stale record of port {port} (its server is gone)")
+        print(f"removed the stale record of port {port} (no hubserving server runs as its pid)")
     if not running:
         print("no hubserving server is running")
         return 0

@@ -12,7 +12,7 @@ from enum import Enum
 import psutil
 
 from hubserving.paths import HubHome
-from hubserving.pidrecord import live_process, read_record, remove_record
+from hubserving.pidrecord import is_hubserving_server, live_process, read_record, remove_record
 
 POLL_S = 0.1
 
@@ -20,12 +20,15 @@ POLL_S = 0.1
 class StopOutcome(Enum):
     NO_RECORD = "no_record"
     ALREADY_STOPPED = "already_stopped"
+    NOT_A_SERVER = "not_a_server"  # the record's pid runs something else: record removed, nothing signalled
     STOPPED = "stopped"
     KILLED = "killed"
 
 
 @dataclass(frozen=True)
 class StopResult:
+    """What ``stop_server`` did; ``pids``: those it signalled (NOT_A_SERVER: the one it spared)."""
+
     outcome: StopOutcome
     pids: tuple[int, ...] = ()
 
@@ -64,30 +67,42 @@ def _wait_port(port: int, timeout_s: float) -> None:
 def stop_server(
     home: HubHome, port: int, announce: Callable[[], None] = lambda: None, grace_s: float = 40.0
 ) -> StopResult:
-    """SIGTERM the recorded server, wait (bounded) for it and every worker, kill what remains."""
+    """SIGTERM the recorded server, wait (bounded) for it and every worker, kill what remains.
+
+    A record whose process is gone, or is no hubserving server (``is_hubserving_server``), is stale:
+    it is removed and nothing is signalled.
+    """
     record = read_record(home, port)
     if record is None:
         return StopResult(StopOutcome.NO_RECORD)
     server = live_process(record)
     if server is None:
-        remove_record(home, port)
+        remove_record(home, port, record.pid)
         return StopResult(StopOutcome.ALREADY_STOPPED)
+    if not is_hubserving_server(server):
+        remove_record(home, port, record.pid)
+        return StopResult(StopOutcome.NOT_A_SERVER, (server.pid,))
+    announce()
+    result = _end_family(server, grace_s)
+    _wait_port(port, 5.0)
+    remove_record(home, port)
+    return result
+
+
+def _end_family(server: psutil.Process, grace_s: float) -> StopResult:
+    """SIGTERM ``server``; kill it and its children if they are not gone after ``grace_s``."""
     try:
         family = [server, *server.children(recursive=True)]
     except psutil.Error:
         family = [server]
     pids = tuple(process.pid for process in family)
-    announce()
     with contextlib.suppress(psutil.NoSuchProcess):
         server.terminate()
-    outcome = StopOutcome.STOPPED
     alive = _wait_gone(family, grace_s)
-    if alive:
-        for process in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        _wait_gone(alive, 5.0)
-        outcome = StopOutcome.KILLED
-    _wait_port(port, 5.0)
-    remove_record(home, port)
-    return StopResult(outcome, pids)
+    if not alive:
+        return StopResult(StopOutcome.STOPPED, pids)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    _wait_gone(alive, 5.0)
+    return StopResult(StopOutcome.KILLED, pids)

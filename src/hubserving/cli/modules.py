@@ -42,6 +42,8 @@ def _install(commands: Any) -> None:
         "install",
         help="install modules from an index, a folder or an archive",
         description="hub install lac==2.2.0 | ./my_module | my_module-1.0.0.tar.gz | x.zip",
+        epilog="An archive that unpacks to too much is refused; raise the limits with HUB_ARCHIVE_MAX_MB, "
+        "HUB_ARCHIVE_MAX_FILES or HUB_ARCHIVE_MAX_RATIO (unpacked size per archive byte).",
     )
     install.add_argument("targets", nargs="+", metavar="NAME[==VERSION]|FOLDER|ARCHIVE")
     install.add_argument("--source", default=None, help=SOURCE_HELP)

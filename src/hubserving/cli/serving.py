@@ -225,6 +225,12 @@ def run_stop(args: argparse.Namespace) -> int:
     if result.outcome is StopOutcome.ALREADY_STOPPED:
         print("PaddleHub Serving has been stopped.")
         return 0
+    if result.outcome is StopOutcome.NOT_A_SERVER:
+        print(
+            f"hubserving: the record of port {port} names pid {result.pids[0]}, which is not a hubserving "
+            "server (its pid was reused); removed the stale record and signalled nothing"
+        )
+        return 0
     if result.outcome is StopOutcome.KILLED:
         print(f"hubserving: the server did not stop in time; killed processes {list(result.pids)}")
     return 0

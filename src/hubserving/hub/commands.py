@@ -27,7 +27,7 @@ def pack_command(folder: Path, output_dir: Path, archive_format: str) -> int:
 
 def index_build_command(folder: Path) -> int:
     path, entries = build_index(folder)
-    rows = [(e.name, e.version, e.type, e.url, e.sha256[:12]) for e in entries]
+    rows = [(e.info.name, e.info.version, e.info.type, e.url, e.sha256[:12]) for e in entries]
     stdout_console().print(module_table(rows, ("Name", "Version", "Type", "Archive", "sha256")))
     print(f"Wrote {path} ({len(entries)} module{'s' if len(entries) != 1 else ''}).")
     print(f"Serve the folder (e.g. python -m http.server -d {folder} 8000) and install with")

@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from hubserving import __version__
 from hubserving.errors import ArchiveError, InstallError, ModuleIndexError, ModuleNotFound
-from hubserving.hub.archive import ARCHIVE_SUFFIXES, extract, module_root, sha256_file
+from hubserving.hub.archive import ARCHIVE_SUFFIXES, ArchiveLimits, extract, module_root, sha256_file
 from hubserving.hub.manifest import verify_manifest
 from hubserving.hub.pack import read_info
-from hubserving.module.requirement import Requirement
+from hubserving.module.decorators import ModuleInfo
+from hubserving.module.requirement import Requirement, check_module_name, check_version, newest_matching
 
 INDEX_FILE = "index.json"
 INDEX_FORMAT = 1
@@ -32,22 +33,32 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """One archive the index offers."""
+    """One archive the index offers: the module it holds, where it is, and its checksum."""
 
-    name: str
-    version: str
-    summary: str
-    type: str
+    info: ModuleInfo
     url: str
     sha256: str
     size: int | None = None
 
     @property
     def parsed_version(self) -> Version:
-        return Version(self.version)
+        return Version(self.info.version)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as ``index.json`` writes it (a flat object)."""
+        info = self.info
+        return {
+            "name": info.name,
+            "version": info.version,
+            "summary": info.summary,
+            "type": info.type,
+            "url": self.url,
+            "sha256": self.sha256,
+            "size": self.size,
+        }
 
     def __str__(self) -> str:
-        return f"{self.name}-{self.version}"
+        return f"{self.info.name}-{self.info.version}"
 
 
 def parse_index(data: Any, where: str) -> list[IndexEntry]:
@@ -63,68 +74,44 @@ def _entry(item: Any, where: str) -> IndexEntry:
     for key in ("name", "version", "url", "sha256"):
         if not isinstance(item.get(key), str) or not item[key]:
             raise ModuleIndexError(f"{where} needs {key!r} (a string)")
-    try:
-        Version(item["version"])
-    except InvalidVersion:
-        raise ModuleIndexError(f"{where}: version {item['version']!r} is not a version") from None
+    check_module_name(item["name"], f"{where}: name", ModuleIndexError)
+    check_version(item["version"], f"{where}: version", ModuleIndexError)
     if not _SHA256.match(item["sha256"].lower()):
         raise ModuleIndexError(f"{where}: sha256 must be 64 hexadecimal digits")
     size = item.get("size")
-    return IndexEntry(
-        item["name"],
-        item["version"],
-        str(item.get("summary", "")),
-        str(item.get("type", "")),
-        item["url"],
-        item["sha256"].lower(),
-        size if isinstance(size, int) else None,
+    info = ModuleInfo(
+        item["name"], item["version"], str(item.get("summary", "")), type=str(item.get("type", ""))
     )
+    return IndexEntry(info, item["url"], item["sha256"].lower(), size if isinstance(size, int) else None)
 
 
 def pick(entries: Sequence[IndexEntry], requirement: Requirement, where: str) -> IndexEntry:
     """The newest entry matching ``requirement``, or ModuleNotFound listing what the index has."""
-    same_name = [entry for entry in entries if entry.name == requirement.name]
-    matching = [e for e in same_name if requirement.version in (None, e.parsed_version)]
-    if matching:
-        return max(matching, key=lambda entry: entry.parsed_version)
+    same_name = [entry for entry in entries if entry.info.name == requirement.name]
+    newest = newest_matching(requirement, same_name, lambda entry: entry.parsed_version)
+    if newest is not None:
+        return newest
     if same_name:
-        versions = ", ".join(sorted({e.version for e in same_name}, key=Version))
+        versions = ", ".join(sorted({e.info.version for e in same_name}, key=Version))
         raise ModuleNotFound(f"{requirement} is not in the index at {where}; its versions there: {versions}")
-    names = ", ".join(sorted({entry.name for entry in entries})) or "none"
+    names = ", ".join(sorted({entry.info.name for entry in entries})) or "none"
     raise ModuleNotFound(
         f"No module named {requirement.name} in the index at {where} (modules there: {names})"
     )
 
 
-def matches(entry_text: Iterable[str], pattern: str) -> bool:
-    """Case-insensitive substring search over a module's name, summary and type."""
-    needle = pattern.lower()
-    return any(needle in text.lower() for text in entry_text)
-
-
-def describe_archive(archive: Path) -> IndexEntry:
+def describe_archive(archive: Path, limits: ArchiveLimits | None = None) -> IndexEntry:
     """An index entry for one archive: unpacked (safely) into a temporary folder to read and check it."""
     with tempfile.TemporaryDirectory(prefix="hubserving-index-") as scratch:
-        root = module_root(_unpacked(archive, Path(scratch)), archive)
+        unpacked = Path(scratch) / "unpacked"
+        extract(archive, unpacked, limits)
+        root = module_root(unpacked, archive)
         info = read_info(root)
         verify_manifest(root, info, archive.name)
-    return IndexEntry(
-        info.name,
-        info.version,
-        info.summary,
-        info.type,
-        archive.name,
-        sha256_file(archive),
-        archive.stat().st_size,
-    )
+    return IndexEntry(info, archive.name, sha256_file(archive), archive.stat().st_size)
 
 
-def _unpacked(archive: Path, scratch: Path) -> Path:
-    extract(archive, scratch / "unpacked")
-    return scratch / "unpacked"
-
-
-def build_index(folder: Path) -> tuple[Path, list[IndexEntry]]:
+def build_index(folder: Path, limits: ArchiveLimits | None = None) -> tuple[Path, list[IndexEntry]]:
     """Write ``<folder>/index.json`` for every archive in ``folder``; refuse duplicates and bad archives."""
     if not folder.is_dir():
         raise ModuleIndexError(f"{folder} is not a folder of module archives")
@@ -134,17 +121,18 @@ def build_index(folder: Path) -> tuple[Path, list[IndexEntry]]:
     entries: list[IndexEntry] = []
     for archive in archives:
         try:
-            entries.append(describe_archive(archive))
+            entries.append(describe_archive(archive, limits))
         except (ArchiveError, InstallError) as error:
             raise ModuleIndexError(f"cannot index {archive.name}: {error}") from None
     seen: dict[tuple[str, Version], str] = {}
     for entry in entries:
-        key = (entry.name, entry.parsed_version)
+        key = (entry.info.name, entry.parsed_version)
         if key in seen:
             raise ModuleIndexError(f"{entry} is in both {seen[key]} and {entry.url}: keep one")
         seen[key] = entry.url
-    entries.sort(key=lambda entry: (entry.name, entry.parsed_version))
+    entries.sort(key=lambda entry: (entry.info.name, entry.parsed_version))
     path = folder / INDEX_FILE
-    body = {"format": INDEX_FORMAT, "generated_by": f"hubserving {__version__}", "modules": entries}
-    path.write_text(json.dumps(body, default=asdict, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    modules = [entry.to_json() for entry in entries]
+    body = {"format": INDEX_FORMAT, "generated_by": f"hubserving {__version__}", "modules": modules}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path, entries

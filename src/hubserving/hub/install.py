@@ -6,15 +6,14 @@ name, requirements), and only then renamed to ``$HUB_HOME/modules/<name>/<versio
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from hubserving.errors import ArchiveError, ChecksumMismatch, ConfigError, InstallError, ModuleNotFound
-from hubserving.hub.archive import extract, is_archive_name, module_root, sha256_file
+from hubserving.hub.archive import ArchiveLimits, extract, is_archive_name, module_root, sha256_file
 from hubserving.hub.console import Say, say_stdout
 from hubserving.hub.download import fetch
 from hubserving.hub.index import IndexEntry, pick
@@ -32,7 +31,7 @@ from hubserving.hub.sources import (
 )
 from hubserving.hub.staging import move_into_place, staging
 from hubserving.module.finder import ModuleSource, module_catalog
-from hubserving.module.requirement import Requirement, parse_requirement
+from hubserving.module.requirement import Requirement, looks_like_folder, parse_requirement, shown
 from hubserving.paths import HubHome
 
 
@@ -45,6 +44,7 @@ class InstallOptions:
     force: bool = False  # reinstall an installed version; replace one in use
     consent: Consent = ask_on_terminal  # may pip install a module's requirements.txt?
     say: Say = say_stdout
+    archive_limits: ArchiveLimits | None = None  # None: the defaults, or $HUB_ARCHIVE_MAX_* where set
 
     @classmethod
     def from_flags(cls, home: HubHome, source: str | None, force: bool, yes: bool) -> InstallOptions:
@@ -62,27 +62,38 @@ def install(target: str, options: InstallOptions) -> ModuleSource:
 
     A bare word is a name even if a folder of that name is here: write ``./x`` for the folder.
     """
+    if not (looks_like_folder(target) or is_archive_name(target)):
+        return install_by_name(_requirement(target), options)
     path = Path(target).expanduser()
-    if not _is_path(target):
-        return install_by_name(_requirement(target, path), options)
-    if path.is_dir():
+    if _probe(path.is_dir, target):
         return install_folder(path, options)
-    if path.is_file() and is_archive_name(path.name):
+    if _probe(path.is_file, target) and is_archive_name(path.name):
         return install_archive(path, options)
-    if path.exists():
+    if _probe(path.exists, target):
         raise InstallError(f"{target} is neither a module folder nor a .tar.gz, .tgz or .zip archive")
     raise InstallError(f"{target} does not exist")
 
 
-def _is_path(target: str) -> bool:
-    return "/" in target or os.sep in target or target.startswith((".", "~")) or is_archive_name(target)
+def _probe(check: Callable[[], bool], target: str) -> bool:
+    """``check()``; a path the system cannot look at (e.g. a name too long) is an InstallError."""
+    try:
+        return check()
+    except OSError as error:
+        raise InstallError(f"cannot read {shown(target)}: {error.strerror}") from None
 
 
-def _requirement(target: str, path: Path) -> Requirement:
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _requirement(target: str) -> Requirement:
     try:
         return parse_requirement(target)
     except ConfigError:
-        if path.exists():
+        if _exists(Path(target)):
             raise ConfigError(
                 f"{target!r} is not a module name; for the folder or file, write ./{target}"
             ) from None
@@ -90,10 +101,13 @@ def _requirement(target: str, path: Path) -> Requirement:
 
 
 def install_folder(folder: Path, options: InstallOptions) -> ModuleSource:
-    """Copy a module folder (without caches and hidden files) and install the copy."""
+    """Copy a module folder (without caches and hidden files) and install the copy.
+
+    The name and version are checked (``read_info``) before anything is written.
+    """
     info = read_info(folder)
     with staging(options.home) as stage:
-        copy = stage / info.name
+        copy = stage / "module"
         for relative in module_files(folder, info):
             (copy / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / relative, copy / relative)
@@ -106,7 +120,7 @@ def install_archive(
     """Unpack an archive safely and install it; a ``<archive>.sha256`` beside it is checked first."""
     _check_sibling_checksum(archive)
     with staging(options.home) as stage:
-        extract(archive, stage / "unpacked")
+        extract(archive, stage / "unpacked", options.archive_limits)
         return _commit(module_root(stage / "unpacked", archive), stage, options, archive.name, expected)
 
 
@@ -162,14 +176,8 @@ def _commit(
     root: Path, stage: Path, options: InstallOptions, label: str, expected: IndexEntry | None = None
 ) -> ModuleSource:
     info = read_info(root)
-    if expected is not None and (info.name, info.version) != (expected.name, expected.version):
+    if expected is not None and (info.name, info.version) != (expected.info.name, expected.info.version):
         raise ArchiveError(f"{label} holds {info.name}-{info.version}, but the index says {expected}")
-    try:
-        parse_requirement(info.name)
-    except ConfigError:
-        raise InstallError(
-            f"{label}: {info.name!r} cannot be a module name (letters, digits, _ . -)"
-        ) from None
     verify_manifest(root, info, label)
     target = options.home.modules_dir / info.name / info.version
     if target.exists():

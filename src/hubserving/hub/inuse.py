@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from hubserving.errors import ModuleInUse
 from hubserving.hub.console import say_stderr
 from hubserving.paths import HubHome
-from hubserving.pidrecord import live_process, read_record
+from hubserving.pidrecord import all_records, live_server
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,11 @@ class RunningServer:
 
 def running_servers(home: HubHome) -> list[RunningServer]:
     """Servers whose record names a live process (records are left alone: ``hub serving status`` cleans)."""
-    servers = []
-    for path in sorted(home.conf_dir.glob("serving_*.json")):
-        port_text = path.stem.removeprefix("serving_")
-        record = read_record(home, int(port_text)) if port_text.isdigit() else None
-        if record is not None and live_process(record) is not None:
-            servers.append(RunningServer(record.port, record.pid, tuple(record.module or ())))
-    return servers
+    return [
+        RunningServer(record.port, record.pid, tuple(record.module or ()))
+        for record in all_records(home)
+        if live_server(record) is not None
+    ]
 
 
 def refuse_if_in_use(home: HubHome, label: str, force: bool) -> None:

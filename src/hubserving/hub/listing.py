@@ -14,6 +14,7 @@ from hubserving.hub.console import say_stderr, stdout_console
 from hubserving.hub.introspect import describe_serving
 from hubserving.hub.lookup import find_source
 from hubserving.hub.requirements import REQUIREMENTS_FILE, unmet
+from hubserving.module.decorators import ModuleInfo
 from hubserving.module.finder import Catalog, ModuleSource, module_catalog
 from hubserving.paths import HubHome
 
@@ -25,6 +26,14 @@ def location(source: ModuleSource) -> str:
     if source.package:
         return f"package {source.package}"
     return str(source.directory)
+
+
+MODULE_COLUMNS = ("Name", "Version", "Category", "Summary", "Location")
+
+
+def module_row(info: ModuleInfo, where: str) -> tuple[str, ...]:
+    """One row of ``hub list`` and ``hub search`` (``MODULE_COLUMNS``)."""
+    return (info.name, info.version, info.category, info.summary, where)
 
 
 def module_table(rows: Iterable[tuple[str, ...]], headers: tuple[str, ...]) -> Table:
@@ -44,13 +53,8 @@ def sorted_sources(catalog: Catalog) -> list[ModuleSource]:
 def list_modules(home: HubHome, console: Console | None = None) -> int:
     """The table of installed modules; unreadable module folders are warned about on stderr."""
     catalog = module_catalog(home)
-    rows = [
-        (s.info.name, s.info.version, s.info.category, s.info.summary, location(s))
-        for s in sorted_sources(catalog)
-    ]
-    (console or stdout_console()).print(
-        module_table(rows, ("Name", "Version", "Category", "Summary", "Location"))
-    )
+    rows = [module_row(source.info, location(source)) for source in sorted_sources(catalog)]
+    (console or stdout_console()).print(module_table(rows, MODULE_COLUMNS))
     for problem in catalog.problems:
         say_stderr(f"warning: skipped {problem}")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from hubserving import __version__
@@ -57,13 +57,12 @@ def _every_file(folder: Path) -> set[str]:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A packed module: its metadata and each file's sha256."""
+    """A packed module: its metadata and each file's sha256.
 
-    name: str
-    version: str
-    summary: str
-    author: str
-    type: str
+    On disk one flat object: name, version, summary, author, type, files, packed_by, format.
+    """
+
+    info: ModuleInfo
     files: dict[str, str]
     packed_by: str = f"hubserving {__version__}"
     format: int = MANIFEST_FORMAT
@@ -71,10 +70,21 @@ class Manifest:
     @classmethod
     def of_folder(cls, folder: Path, info: ModuleInfo) -> Manifest:
         digests = {relative: sha256_file(folder / relative) for relative in module_files(folder, info)}
-        return cls(info.name, info.version, info.summary, info.author, info.type, digests)
+        return cls(info, digests)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        info = self.info
+        body = {
+            "name": info.name,
+            "version": info.version,
+            "summary": info.summary,
+            "author": info.author,
+            "type": info.type,
+            "files": self.files,
+            "packed_by": self.packed_by,
+            "format": self.format,
+        }
+        return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def read_manifest(folder: Path) -> Manifest | None:
@@ -85,16 +95,14 @@ def read_manifest(folder: Path) -> Manifest | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = {str(key): str(value) for key, value in dict(data["files"]).items()}
-        return Manifest(
+        info = ModuleInfo(
             str(data["name"]),
             str(data["version"]),
             str(data.get("summary", "")),
             str(data.get("author", "")),
-            str(data.get("type", "")),
-            files,
-            str(data.get("packed_by", "")),
-            int(data.get("format", MANIFEST_FORMAT)),
+            type=str(data.get("type", "")),
         )
+        return Manifest(info, files, str(data.get("packed_by", "")), int(data.get("format", MANIFEST_FORMAT)))
     except (ValueError, KeyError, TypeError) as error:
         raise ArchiveError(f"{path} is not a valid {MANIFEST_FILE}: {error}") from None
 
@@ -104,9 +112,9 @@ def verify_manifest(folder: Path, info: ModuleInfo, label: str) -> bool:
     manifest = read_manifest(folder)
     if manifest is None:
         return False
-    if (manifest.name, manifest.version) != (info.name, info.version):
+    if (manifest.info.name, manifest.info.version) != (info.name, info.version):
         raise ChecksumMismatch(
-            f"{label}: its {MANIFEST_FILE} is for {manifest.name}-{manifest.version} "
+            f"{label}: its {MANIFEST_FILE} is for {manifest.info.name}-{manifest.info.version} "
             f"but module.py says {info.name}-{info.version}"
         )
     present = _every_file(folder)

@@ -20,7 +20,8 @@ from hubserving.errors import InstallError
 from hubserving.hub.archive import sha256_file
 from hubserving.hub.manifest import MANIFEST_FILE, Manifest
 from hubserving.module.decorators import ModuleInfo
-from hubserving.module.finder import ModuleFileError, read_module_info
+from hubserving.module.finder import MODULE_FILE, ModuleFileError, read_module_info
+from hubserving.module.requirement import check_module_name, check_version
 
 FORMATS = ("tar.gz", "zip")
 _FIXED_MTIME = 315532800  # 1980-01-01, the earliest time a zip entry can hold
@@ -39,11 +40,18 @@ class Packed:
 
 
 def read_info(folder: Path) -> ModuleInfo:
-    """A folder's module metadata, or InstallError saying why it is not a module folder."""
+    """A folder's module metadata with its name and version checked (they become file names).
+
+    InstallError saying why it is not a module folder, or why its name or version cannot be used.
+    """
     try:
-        return read_module_info(folder)
+        info = read_module_info(folder)
     except ModuleFileError as error:
         raise InstallError(str(error)) from None
+    where = f"{folder / MODULE_FILE}: @moduleinfo"
+    check_module_name(info.name, f"{where}(name=...)", InstallError)
+    check_version(info.version, f"{where}(version=...)", InstallError)
+    return info
 
 
 def pack(folder: Path, output_dir: Path, archive_format: str = "tar.gz") -> Packed:

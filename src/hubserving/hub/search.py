@@ -9,20 +9,29 @@ from rich.console import Console
 
 from hubserving.errors import HubServingError
 from hubserving.hub.console import say_stderr, stdout_console
-from hubserving.hub.index import IndexEntry, matches
-from hubserving.hub.listing import location, module_table, sorted_sources
+from hubserving.hub.index import IndexEntry
+from hubserving.hub.listing import MODULE_COLUMNS, location, module_row, module_table, sorted_sources
 from hubserving.hub.sources import configured_source, load_index, source_from_text
+from hubserving.module.decorators import ModuleInfo
 from hubserving.module.finder import module_catalog
 from hubserving.paths import HubHome
 
 
 @dataclass(frozen=True)
 class Found:
-    name: str
-    version: str
-    category: str
-    summary: str
+    """One row: a module, and where it is (installed, or only in the index)."""
+
+    info: ModuleInfo
     where: str
+
+    def row(self) -> tuple[str, ...]:
+        return module_row(self.info, self.where)
+
+
+def matches(info: ModuleInfo, pattern: str) -> bool:
+    """Case-insensitive substring search over a module's name, summary and type."""
+    needle = pattern.lower()
+    return any(needle in text.lower() for text in (info.name, info.summary, info.type))
 
 
 def search_modules(
@@ -30,24 +39,20 @@ def search_modules(
 ) -> int:
     """Rows whose name, summary or type contain ``pattern`` (case-insensitive); all without one."""
     rows = {
-        (s.info.name, s.info.version): Found(
-            s.info.name, s.info.version, s.info.category, s.info.summary, location(s)
-        )
+        (s.info.name, s.info.version): Found(s.info, location(s))
         for s in sorted_sources(module_catalog(home))
-        if matches((s.info.name, s.info.summary, s.info.type), pattern)
+        if matches(s.info, pattern)
     }
     for entry in _index_entries(home, source):
-        key = (entry.name, entry.version)
-        if key not in rows and matches((entry.name, entry.summary, entry.type), pattern):
-            category = entry.type.split("/", 1)[0]
-            rows[key] = Found(entry.name, entry.version, category, entry.summary, "index (not installed)")
+        key = (entry.info.name, entry.info.version)
+        if key not in rows and matches(entry.info, pattern):
+            rows[key] = Found(entry.info, "index (not installed)")
     out = console or stdout_console()
     if not rows:
         out.print(f"No module matches {pattern!r}." if pattern else "No modules found.")
         return 0
-    ordered = sorted(rows.values(), key=lambda found: (found.name, Version(found.version)))
-    table_rows = [(f.name, f.version, f.category, f.summary, f.where) for f in ordered]
-    out.print(module_table(table_rows, ("Name", "Version", "Category", "Summary", "Location")))
+    ordered = sorted(rows.values(), key=lambda found: (found.info.name, Version(found.info.version)))
+    out.print(module_table([found.row() for found in ordered], MODULE_COLUMNS))
     return 0
 
 

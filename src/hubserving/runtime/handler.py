@@ -71,7 +71,7 @@ class ModuleHandler:
                 self._call_batch(chunk)
         return [item.reply for item in pending if item.reply is not None]
 
-    def arguments(self, body: bytes) -> dict[str, Any]:
+    def arguments(self, body: bytes | bytearray) -> dict[str, Any]:
         """The keyword arguments for one request: ``predict_args`` overridden by the body, checked."""
         try:
             data = orjson.loads(body)

@@ -55,6 +55,7 @@ class ModuleDescription:
     input_arg: str | None = None  # the argument that holds it
     details: Mapping[str, Any] = field(default_factory=dict)  # the module's own serving_details(), if any
     aliases: Mapping[str, str] = field(default_factory=dict)  # other request keys for arguments
+    retry: bool = True  # a request may be sent again when its worker dies
 
     def to_json(self) -> dict[str, Any]:
         """The description as ``GET /modules`` gives it: the module's identity flat beside the rest."""
@@ -94,7 +95,7 @@ class PredictCall:
 
     request_id: int
     module: str
-    body: bytes
+    body: bytes | bytearray
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""The front's pool of model worker processes: spawn, dispatch, time out, replace.
+"""One module's pool of worker processes: spawn, dispatch, retry, time out, replace, reload.
 
-Each worker is ``python -m hubserving.runtime.worker`` holding every module. The pool sends it
-raw request bodies and gets finished envelopes back. A worker that dies or wedges is replaced;
-the requests it held are answered with an error, never left hanging.
+Each worker is ``python -m hubserving.runtime.worker`` holding this pool's module only. The pool
+sends it raw request bodies and gets finished envelopes back. A worker that dies is replaced, and
+the requests it had not answered are sent once more to another worker (or wait, within the timeout,
+for the replacement); a request that has killed two workers is answered 119 and logged as the likely
+cause. A reload starts a new set of workers, switches to them once all are ready, and lets the old
+ones finish what they hold.
 """
 
 from __future__ import annotations
@@ -14,18 +17,14 @@ import itertools
 import logging
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any
+from dataclasses import dataclass
 
 from hubserving import envelope
 from hubserving.errors import Code, HubServingError
-from hubserving.runtime.framing import FrameProtocol
+from hubserving.logs import LogSettings
 from hubserving.runtime.messages import (
     ModuleDescription,
     PredictCall,
@@ -35,41 +34,17 @@ from hubserving.runtime.messages import (
     WorkerRetiring,
     WorkerSetup,
 )
+from hubserving.runtime.workerproc import Call, WorkerProcess, WorkerState, reap, spawn_worker
 
 logger = logging.getLogger("hubserving.pool")
 
 RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 HEALTHY_AFTER_S = 1.0  # a worker that was ready this long before dying is replaced at once
+MAX_ATTEMPTS = 2  # a request is sent to at most this many workers
 
 
 class WorkerStartError(HubServingError):
-    """A worker could not load its modules."""
-
-
-class WorkerState(Enum):
-    STARTING = "starting"
-    READY = "ready"
-    RETIRING = "retiring"  # over its memory limit: serves what it holds while its replacement starts
-    DEAD = "dead"
-
-
-@dataclass
-class WorkerProcess:
-    """One worker as the front sees it."""
-
-    index: int
-    process: subprocess.Popen[bytes]
-    protocol: FrameProtocol
-    state: WorkerState = WorkerState.STARTING
-    in_flight: dict[int, asyncio.Future[PredictReply]] = field(default_factory=dict)
-    last_reply_s: float = field(default_factory=time.monotonic)
-    ready_since: float | None = None
-    failure: str | None = None
-    quick_deaths: int = 0  # deaths in a row of this slot's workers, each soon after starting
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    """A worker could not load its module."""
 
 
 @dataclass(frozen=True)
@@ -79,207 +54,304 @@ class PoolSettings:
     count: int
     timeout_s: float
     environment_for: Callable[[int], dict[str, str]]
-    queue_size: int  # per module: requests waiting or running; beyond it, 503 at once
+    queue_size: int  # requests waiting or running; beyond it, 503 at once
+    first_index: int = 0  # worker numbers (in log file names) are first_index .. first_index + count - 1
+    log_for: Callable[[int], LogSettings | None] = lambda index: None  # worker number -> its log file
     on_restart: Callable[[], None] = lambda: None
+    on_retry: Callable[[], None] = lambda: None
+
+
+_request_ids = itertools.count(1)  # unique across pools: a retried call keeps its id
 
 
 class WorkerPool:
-    """Spawns ``count`` workers and routes each request to the least busy ready one."""
+    """Spawns ``count`` workers for one module and routes each request to the least busy ready one."""
 
     def __init__(self, setup: WorkerSetup, settings: PoolSettings) -> None:
         self.setup = setup
         self.settings = settings
-        self.workers: dict[int, WorkerProcess] = {}
-        self.retiring: set[WorkerProcess] = set()
-        self.descriptions: tuple[ModuleDescription, ...] = ()
-        self.depth: dict[str, int] = {}
+        self.name = setup.modules[0].name
+        self.workers: dict[int, WorkerProcess] = {}  # by slot
+        self.leaving: set[WorkerProcess] = set()  # retiring or draining: closed once they hold nothing
+        self.parked: deque[Call] = deque()  # requests waiting for a ready worker
+        self.description: ModuleDescription | None = None
+        self.depth = 0  # requests waiting or running
+        self.ever_ready = False
         self.stopping = False
-        self._request_ids = itertools.count(1)
-        self._ready_event = asyncio.Event()
-        self._start_failure: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    # --- what the front reads
 
     @property
     def ready(self) -> bool:
-        """Every worker has loaded every module (false while a dead one is being replaced; true while a
-        retiring one still serves for its starting replacement)."""
-        covered = {w.index for w in self.retiring}
+        """Every slot has a ready worker (or a retiring one still serving while its replacement loads)."""
+        covered = {w.index for w in self.leaving if w.state is WorkerState.RETIRING}
         workers = self.workers.values()
         return len(workers) == self.settings.count and all(
             w.state is WorkerState.READY or w.index in covered for w in workers
         )
 
+    def ready_workers(self) -> int:
+        return sum(1 for worker in self.workers.values() if worker.state is WorkerState.READY)
+
+    def all_workers(self) -> list[WorkerProcess]:
+        return [w for w in (*self.workers.values(), *self.leaving) if w.state is not WorkerState.DEAD]
+
     def pids(self) -> list[int]:
-        alive = [w for w in (*self.workers.values(), *self.retiring) if w.state is not WorkerState.DEAD]
-        return [worker.pid for worker in alive]
+        return [worker.pid for worker in self.all_workers()]
+
+    # --- starting, replacing, reloading
+
+    def _slots(self) -> range:
+        return range(self.settings.first_index, self.settings.first_index + self.settings.count)
+
+    async def _spawn(self, index: int, setup: WorkerSetup) -> WorkerProcess:
+        environment = self.settings.environment_for(index)
+        setup = dataclasses.replace(setup, worker_index=index, log=self.settings.log_for(index))
+        return await spawn_worker(setup, environment, self._on_message, self._on_closed)
 
     async def start(self) -> None:
-        for index in range(self.settings.count):
-            await self._spawn(index)
+        for index in self._slots():
+            self.workers[index] = await self._spawn(index, self.setup)
 
     async def wait_ready(self) -> None:
-        """Return when every worker is ready; raise WorkerStartError if one failed to load."""
-        ready = asyncio.ensure_future(self._ready_event.wait())
-        waiters: set[asyncio.Future[Any]] = {ready, self._start_failure}
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if self._start_failure in done:
-            ready.cancel()
-            raise WorkerStartError(self._start_failure.result())
+        """Return when every worker is ready; raise WorkerStartError when one failed to load."""
+        await _all_ready(list(self.workers.values()))
 
-    async def _spawn(self, index: int) -> WorkerProcess:
-        parent_end, child_end = socket.socketpair()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hubserving.runtime.worker", str(child_end.fileno())],
-            pass_fds=[child_end.fileno()],
-            env=self.settings.environment_for(index),
-        )
-        child_end.close()
-        holder: list[WorkerProcess] = []
-        protocol = FrameProtocol(
-            lambda message: self._on_message(holder[0], message), lambda: self._on_closed(holder[0])
-        )
-        worker = WorkerProcess(index, process, protocol)
-        holder.append(worker)
-        self.workers[index] = worker
-        loop = asyncio.get_running_loop()
-        await loop.create_unix_connection(lambda: protocol, sock=parent_end)
-        protocol.send(dataclasses.replace(self.setup, worker_index=index))
-        return worker
+    async def reload(self, setup: WorkerSetup) -> None:
+        """Start new workers with ``setup``; once all are ready, switch to them and drain the old ones.
 
-    def _on_message(self, worker: WorkerProcess, message: object) -> None:
-        if isinstance(message, PredictReply):
-            worker.last_reply_s = time.monotonic()
-            future = worker.in_flight.pop(message.request_id, None)
-            if future is not None and not future.done():
-                future.set_result(message)
-            if worker.state is WorkerState.RETIRING:
-                self._close_retired()
-        elif isinstance(message, WorkerReady):
-            worker.state = WorkerState.READY
-            worker.last_reply_s = worker.ready_since = time.monotonic()
-            self.descriptions = message.modules
-            logger.info("worker %d (pid %d) is ready", worker.index, worker.pid)
-            if all(w.state is WorkerState.READY for w in self.workers.values()):
-                self._ready_event.set()
-            self._close_retired()
-        elif isinstance(message, WorkerFailed):
-            worker.failure = message.message
-        elif isinstance(message, WorkerRetiring):
-            self._retire(worker, message.rss_mb)
+        Raises WorkerStartError (the old workers go on serving) when a new one cannot load.
+        """
+        fresh = [await self._spawn(index, setup) for index in self._slots()]
+        try:
+            await _all_ready(fresh)
+        except WorkerStartError:
+            for worker in fresh:
+                worker.protocol.close()
+            await asyncio.gather(*(asyncio.to_thread(reap, w.process) for w in fresh))
+            raise
+        old = list(self.workers.values())
+        self.setup = setup
+        self.workers = {worker.index: worker for worker in fresh}
+        for worker in old:
+            fresh_one = self.workers[worker.index]
+            fresh_one.restarts = worker.restarts + 1
+            if worker.state is not WorkerState.DEAD:
+                worker.state = WorkerState.DRAINING
+                self.leaving.add(worker)
+        logger.info(
+            "%s: reloaded; %d new workers serve, the old ones finish what they hold", self.name, len(fresh)
+        )
+        self._close_leaving()
+
+    async def _replace(self, dead: WorkerProcess) -> None:
+        await asyncio.to_thread(reap, dead.process)
+        healthy = dead.ready_since is not None and time.monotonic() - dead.ready_since >= HEALTHY_AFTER_S
+        quick_deaths = 0 if healthy else dead.quick_deaths + 1
+        self.settings.on_restart()
+        await asyncio.sleep(restart_delay(quick_deaths))
+        if not self.stopping and self.workers.get(dead.index) is dead:
+            replacement = await self._spawn(dead.index, self.setup)
+            replacement.quick_deaths, replacement.restarts = quick_deaths, dead.restarts + 1
+            self.workers[dead.index] = replacement
 
     def _retire(self, worker: WorkerProcess, rss_mb: int) -> None:
-        """Start a replacement for a worker over its memory limit; it serves until that one is ready."""
-        if self.stopping or worker.state is not WorkerState.READY:
+        """Replace a worker over its memory limit; it serves until its replacement is ready."""
+        if (
+            self.stopping
+            or worker.state is not WorkerState.READY
+            or self.workers.get(worker.index) is not worker
+        ):
             return
         logger.warning(
-            "worker %d (pid %d) uses %d MB, over worker_memory_mb: replacing it without dropping requests",
+            "%s: worker %d (pid %d) uses %d MB, over worker_memory_mb: "
+            "replacing it without dropping requests",
+            self.name,
             worker.index,
             worker.pid,
             rss_mb,
         )
         worker.state = WorkerState.RETIRING
-        self.retiring.add(worker)
+        self.leaving.add(worker)
         self.settings.on_restart()
-        asyncio.get_running_loop().create_task(self._spawn(worker.index))
+        asyncio.get_running_loop().create_task(self._respawn_slot(worker))
 
-    def _close_retired(self) -> None:
-        """Let retiring workers go once they hold nothing and another worker is ready."""
+    async def _respawn_slot(self, old: WorkerProcess) -> None:
+        replacement = await self._spawn(old.index, self.setup)
+        replacement.restarts = old.restarts + 1
+        self.workers[old.index] = replacement
+
+    def _close_leaving(self) -> None:
+        """Close leaving workers that hold nothing, once a ready worker can take their place."""
         if not self.ready_workers():
             return
-        for worker in [w for w in self.retiring if not w.in_flight]:
-            self.retiring.discard(worker)
-            worker.protocol.close()  # the worker exits when its socket closes
-            asyncio.get_running_loop().create_task(asyncio.to_thread(_reap, worker.process))
+        for worker in [w for w in self.leaving if not w.in_flight]:
+            self.leaving.discard(worker)
+            worker.protocol.close()  # a worker exits when its socket closes
+            asyncio.get_running_loop().create_task(asyncio.to_thread(reap, worker.process))
+
+    # --- messages from workers
+
+    def _on_message(self, worker: WorkerProcess, message: object) -> None:
+        if isinstance(message, PredictReply):
+            worker.last_reply_s = time.monotonic()
+            call = worker.in_flight.pop(message.request_id, None)
+            if call is not None and not call.future.done():
+                call.future.set_result(message)
+            if worker in self.leaving:
+                self._close_leaving()
+        elif isinstance(message, WorkerReady):
+            self._on_ready(worker, message)
+        elif isinstance(message, WorkerFailed):
+            worker.failure = message.message
+        elif isinstance(message, WorkerRetiring):
+            self._retire(worker, message.rss_mb)
+
+    def _on_ready(self, worker: WorkerProcess, message: WorkerReady) -> None:
+        worker.state = WorkerState.READY
+        worker.last_reply_s = worker.ready_since = time.monotonic()
+        if not worker.ready.done():
+            worker.ready.set_result(None)
+        logger.info("%s: worker %d (pid %d) is ready", self.name, worker.index, worker.pid)
+        if self.workers.get(worker.index) is worker:
+            self.description = message.modules[0]
+            self.ever_ready = True
+            self._dispatch_parked()
+            self._close_leaving()
 
     def _on_closed(self, worker: WorkerProcess) -> None:
-        was_ready = worker.state is WorkerState.READY
-        was_retiring = worker.state is WorkerState.RETIRING
-        self.retiring.discard(worker)
+        state = worker.state
         worker.state = WorkerState.DEAD
+        self.leaving.discard(worker)
         code = worker.process.poll()
-        for future in worker.in_flight.values():
-            if not future.done():
-                future.set_result(self._lost_reply(worker))
-        worker.in_flight.clear()
-        if self.stopping or was_retiring:
-            return
-        if not was_ready and not self._ready_event.is_set() and not self._start_failure.done():
+        if not worker.ready.done():
             reason = (
-                worker.failure or f"the worker exited (code {code}) while loading modules; see the log above"
+                worker.failure or f"the worker exited (code {code}) while loading {self.name}; see its log"
             )
-            self._start_failure.set_result(reason)
-            return
-        logger.error(
-            "worker %d (pid %d) died (exit code %s); starting a new one", worker.index, worker.pid, code
-        )
+            worker.ready.set_result(reason)
+        calls = list(worker.in_flight.values())
+        worker.in_flight.clear()
+        for call in calls:
+            self._retry_or_fail(call, worker)
+        if self.stopping or self.workers.get(worker.index) is not worker or not self.ever_ready:
+            return  # stopping, a leaving or failed-reload worker, or a start failure (reported by wait_ready)
+        if state is WorkerState.READY:
+            logger.error(
+                "%s: worker %d (pid %d) died (exit code %s); starting a new one",
+                self.name,
+                worker.index,
+                worker.pid,
+                code,
+            )
+        else:
+            logger.error(
+                "%s: worker %d (pid %d) exited while loading (exit code %s); starting a new one",
+                self.name,
+                worker.index,
+                worker.pid,
+                code,
+            )
         asyncio.get_running_loop().create_task(self._replace(worker))
 
-    def _lost_reply(self, worker: WorkerProcess) -> PredictReply:
-        message = (
-            f"the worker process handling this request died (pid {worker.pid}); it is being replaced, retry"
-        )
-        return failure_reply(Code.WORKER_LOST, message)
+    def _retry_or_fail(self, call: Call, dead: WorkerProcess) -> None:
+        """Send an unanswered request of a dead worker to another one, once; else answer 119."""
+        if call.future.done():
+            return
+        if self.setup_allows_retry() and call.attempts < MAX_ATTEMPTS and not self.stopping:
+            logger.warning(
+                "%s: request %d was on worker pid %d when it died; sending it again",
+                self.name,
+                call.request_id,
+                dead.pid,
+            )
+            self.settings.on_retry()
+            self._dispatch(call)
+            return
+        if call.attempts >= MAX_ATTEMPTS:
+            logger.error(
+                "%s: request %d was on %d workers that died (the last pid %d); "
+                "it is the likely cause: answering 119",
+                self.name,
+                call.request_id,
+                call.attempts,
+                dead.pid,
+            )
+            message = (
+                f"{self.name}: this request was on {call.attempts} worker processes that died; "
+                "it is likely the cause, so it is not sent again"
+            )
+        else:
+            message = (
+                f"the worker process handling this request died (pid {dead.pid}); it is being replaced, retry"
+            )
+        call.future.set_result(failure_reply(Code.WORKER_LOST, message, call.request_id))
 
-    async def _replace(self, dead: WorkerProcess) -> None:
-        await asyncio.to_thread(_reap, dead.process)
-        healthy = dead.ready_since is not None and time.monotonic() - dead.ready_since >= HEALTHY_AFTER_S
-        quick_deaths = 0 if healthy else dead.quick_deaths + 1
-        delay = restart_delay(quick_deaths)
-        self.settings.on_restart()
-        await asyncio.sleep(delay)
-        if not self.stopping:
-            replacement = await self._spawn(dead.index)
-            replacement.quick_deaths = quick_deaths
+    def setup_allows_retry(self) -> bool:
+        return self.description is None or self.description.retry
 
-    def ready_workers(self) -> int:
-        return sum(1 for worker in self.workers.values() if worker.state is WorkerState.READY)
+    # --- requests
 
     def _choose(self) -> WorkerProcess | None:
         """The least busy ready worker; a retiring one only while no other is ready."""
-        ready = [w for w in self.workers.values() if w.state is WorkerState.READY] or list(self.retiring)
+        ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
+        ready = ready or [w for w in self.leaving if w.state is WorkerState.RETIRING]
         return min(ready, key=lambda w: len(w.in_flight)) if ready else None
 
-    async def predict(self, module: str, body: bytes) -> PredictReply:
-        """Send one request body to a worker and wait (bounded) for its envelope."""
+    def _dispatch(self, call: Call) -> None:
         worker = self._choose()
         if worker is None:
-            message = "the models are loading (or a worker is being replaced); retry shortly"
-            return failure_reply(Code.NOT_READY, message)
-        depth = self.depth.get(module, 0)
-        if depth >= self.settings.queue_size:
+            call.worker = None
+            self.parked.append(call)
+            return
+        call.attempts += 1
+        call.worker = worker
+        worker.in_flight[call.request_id] = call
+        worker.protocol.send(PredictCall(call.request_id, self.name, call.body))
+
+    def _dispatch_parked(self) -> None:
+        while self.parked and self._choose() is not None:
+            call = self.parked.popleft()
+            if not call.future.done():
+                self._dispatch(call)
+
+    async def predict(self, body: bytes | bytearray) -> PredictReply:
+        """Send one request body to a worker and wait (bounded) for its envelope."""
+        if self.depth >= self.settings.queue_size:
             message = (
-                f"{module} is overloaded: {depth} requests are already waiting or running; retry shortly "
-                "(the server's queue_size bounds this)"
+                f"{self.name} is overloaded: {self.depth} requests are already waiting or running; retry "
+                "shortly (the server's queue_size bounds this)"
             )
             return failure_reply(Code.OVERLOADED, message)
-        self.depth[module] = depth + 1
-        try:
-            return await self._call(worker, module, body)
-        finally:
-            self.depth[module] -= 1
-
-    async def _call(self, worker: WorkerProcess, module: str, body: bytes) -> PredictReply:
-        request_id = next(self._request_ids)
+        if not self.ever_ready or self.stopping:
+            return failure_reply(Code.NOT_READY, f"{self.name} is loading (or unloading); retry shortly")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[PredictReply] = loop.create_future()
-        worker.in_flight[request_id] = future
-        worker.protocol.send(PredictCall(request_id, module, body))
-        expiry = loop.call_later(self.settings.timeout_s, self._expire, worker, request_id, module)
+        call = Call(next(_request_ids), body, loop.create_future())
+        self.depth += 1
+        expiry = loop.call_later(self.settings.timeout_s, self._expire, call)
         try:
-            return await future
+            self._dispatch(call)
+            return await call.future
         finally:
             expiry.cancel()
+            self.depth -= 1
 
-    def _expire(self, worker: WorkerProcess, request_id: int, module: str) -> None:
+    def _expire(self, call: Call) -> None:
         """Answer a request past the timeout with 504, and replace its worker if it is stuck."""
-        future = worker.in_flight.pop(request_id, None)
-        if future is None or future.done():
+        if call.future.done():
             return
+        worker = call.worker
+        if worker is not None:
+            worker.in_flight.pop(call.request_id, None)
+        else:
+            with contextlib.suppress(ValueError):
+                self.parked.remove(call)
         message = (
-            f"{module} did not answer within {self.settings.timeout_s:g} s; "
+            f"{self.name} did not answer within {self.settings.timeout_s:g} s; "
             'raise the server\'s timeout (--timeout or config "timeout") or send less work'
         )
-        future.set_result(failure_reply(Code.TIMEOUT, message, request_id))
-        self._kill_if_wedged(worker)
+        call.future.set_result(failure_reply(Code.TIMEOUT, message, call.request_id))
+        if worker is not None:
+            self._kill_if_wedged(worker)
 
     def _kill_if_wedged(self, worker: WorkerProcess) -> None:
         """A worker that answered nothing for a whole timeout is stuck: replace it."""
@@ -288,7 +360,8 @@ class WorkerPool:
             and time.monotonic() - worker.last_reply_s >= self.settings.timeout_s
         ):
             logger.error(
-                "worker %d (pid %d) answered nothing for %.0f s; killing it",
+                "%s: worker %d (pid %d) answered nothing for %.0f s; killing it",
+                self.name,
                 worker.index,
                 worker.pid,
                 self.settings.timeout_s,
@@ -297,12 +370,34 @@ class WorkerPool:
                 os.kill(worker.pid, signal.SIGKILL)
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Close every worker's socket (which ends it), then make sure each process is gone."""
+        """Close every worker's socket (which ends it), answer what waits, make sure each process is gone."""
         self.stopping = True
-        workers = [*self.workers.values(), *self.retiring]
+        while self.parked:
+            call = self.parked.popleft()
+            if not call.future.done():
+                call.future.set_result(
+                    failure_reply(Code.NOT_READY, f"{self.name} was unloaded or the server stops")
+                )
+        workers = [*self.workers.values(), *self.leaving]
         for worker in workers:
             worker.protocol.close()
-        await asyncio.gather(*(asyncio.to_thread(_reap, w.process, grace_s) for w in workers))
+        await asyncio.gather(*(asyncio.to_thread(reap, w.process, grace_s) for w in workers))
+
+    async def drain_and_stop(self, grace_s: float) -> None:
+        """Stop taking requests, wait (up to ``grace_s``) for those running, then stop."""
+        self.stopping = True
+        deadline = time.monotonic() + grace_s
+        while self.depth and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await self.stop()
+
+
+async def _all_ready(workers: list[WorkerProcess]) -> None:
+    """Wait until each worker loaded; raise WorkerStartError with the first failure's reason."""
+    for finished in asyncio.as_completed([worker.ready for worker in workers]):
+        reason = await finished
+        if reason is not None:
+            raise WorkerStartError(reason)
 
 
 def failure_reply(code: Code, message: str, request_id: int = 0) -> PredictReply:
@@ -313,16 +408,3 @@ def failure_reply(code: Code, message: str, request_id: int = 0) -> PredictReply
 def restart_delay(quick_deaths: int) -> float:
     """No wait for a worker that died after serving a while; growing waits for one that keeps dying young."""
     return RESTART_DELAYS_S[min(max(quick_deaths - 1, 0), len(RESTART_DELAYS_S) - 1)]
-
-
-def _reap(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
-    """Wait for a process to end; terminate, then kill, one that does not."""
-    for action in (None, process.terminate, process.kill):
-        if action is not None:
-            with contextlib.suppress(ProcessLookupError):
-                action()
-        try:
-            process.wait(timeout=grace_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue

@@ -18,7 +18,7 @@ REPLY = struct.Struct("!QHH")  # request id, HTTP status, batch size; then the e
 KIND_PICKLE, KIND_CALL, KIND_REPLY = 0, 1, 2
 
 
-def _frame(kind: int, *parts: bytes) -> bytes:
+def _frame(kind: int, *parts: bytes | bytearray) -> bytes:
     return HEADER.pack(sum(map(len, parts)), kind) + b"".join(parts)
 
 

@@ -8,7 +8,6 @@ long after the first arrives; the others run at once: each module waits only its
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import queue
@@ -59,6 +58,7 @@ def describe(handler: ModuleHandler) -> ModuleDescription:
         input_arg=loaded.spec.input_argument,
         details=loaded.details,
         aliases=loaded.spec.aliases,
+        retry=loaded.spec.retry,
     )
 
 
@@ -168,9 +168,7 @@ def run(fd: int) -> None:
     setup = wire.read_frame(stream)
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
-    log = setup.log or LogSettings(None, "")
-    name = log.file_name.replace(".log", f".worker{setup.worker_index}.log")
-    configure_logging(dataclasses.replace(log, file_name=name))
+    configure_logging(setup.log or LogSettings(None, ""))
     try:
         handlers = {spec.name: build_handler(spec, setup.use_gpu) for spec in setup.modules}
     except Exception:
