@@ -271,12 +271,20 @@ def test_lac_is_served_beside_them(server: ServerProcess) -> None:
     assert results == [{"word": ["今天", "是", "个", "好日子"], "tag": ["TIME", "v", "q", "n"]}]
 
 
-def test_init_args_set_the_pixel_limit_and_where_pictures_are_written(tmp_path: Path) -> None:
-    """``max_pixels`` and ``output_dir`` come from the server's config, never from a request."""
+def test_image_modules_show_their_input_bounds(server: ServerProcess) -> None:
+    described = {module["name"]: module for module in server.client.get("/modules").json()["modules"]}
+    for name in CV_MODULES:
+        assert described[name]["details"]["limits"] == {"max_images": 1000, "max_pixels": 40_000_000}
+    assert described["lac"]["details"]["limits"] == {"max_texts": 10_000, "max_text_chars": 100_000}
+
+
+def test_init_args_set_the_bounds_and_where_pictures_are_written(tmp_path: Path) -> None:
+    """``max_pixels``, ``max_images`` and ``output_dir`` come from the config, never from a request."""
     output_dir = tmp_path / "drawn"
     port = free_port()
+    init_args = {"max_pixels": 300_000, "max_images": 2, "output_dir": str(output_dir)}
     config = {
-        "modules_info": {FACE: {"init_args": {"max_pixels": 300_000, "output_dir": str(output_dir)}}},
+        "modules_info": {FACE: {"init_args": init_args}},
         "port": port,
         "host": "127.0.0.1",
     }
@@ -291,6 +299,10 @@ def test_init_args_set_the_pixel_limit_and_where_pictures_are_written(tmp_path: 
         assert refused.status_code == 400
         limit = "images[0] is 600x600 = 360,000 pixels, over this module's limit of 300,000"
         assert limit in refused.json()["msg"]
+        too_many = server.post(FACE, {"images": [file_base64(FACE_IMAGE)] * 3})
+        assert too_many.status_code == 400
+        assert "the request has 3 images, over this module's limit of 2" in too_many.json()["msg"]
+        assert "init_args max_images" in too_many.json()["msg"]
         asked = server.post(FACE, {"images": [file_base64(FACE_IMAGE)], "output_dir": str(tmp_path)})
         assert asked.status_code == 400 and "'output_dir'" in asked.json()["msg"]
     assert [file.name for file in output_dir.iterdir()] == [saved.name]

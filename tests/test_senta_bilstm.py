@@ -58,6 +58,8 @@ def test_text_alias_edge_texts_and_bad_input(server: ServerProcess) -> None:
     assert wrong.status_code == 400 and "texts[1]" in wrong.json()["msg"]
     modules = server.client.get("/modules").json()
     assert "senta_bilstm" in json.dumps(modules) and "held_out_accuracy" in json.dumps(modules)
+    [described] = [module for module in modules["modules"] if module["name"] == "senta_bilstm"]
+    assert described["details"]["limits"] == {"max_texts": 10_000}
 
 
 def test_held_out_accuracy_through_the_server(server: ServerProcess) -> None:

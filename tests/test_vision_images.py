@@ -13,7 +13,8 @@ np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image", reason='Pillow is not installed: pip install -e ".[cv]"')
 pytest.importorskip("cv2", reason='OpenCV is not installed: pip install -e ".[cv]"')
 
-from hubserving.vision.images import (  # noqa: E402  (after the skips)
+from hubserving.errors import RequestError  # noqa: E402  (after the skips)
+from hubserving.vision.images import (  # noqa: E402
     DecodeLimits,
     base64_bytes,
     declared_size,
@@ -124,32 +125,42 @@ def truncated_jpeg() -> str:
 
 
 @pytest.mark.parametrize(
-    ("sent", "error", "reason"),
+    ("sent", "reason"),
     [
-        ("not base64 at all!", ValueError, "is not base64"),
-        ("QUJD" + "é", ValueError, "non-ASCII"),
-        ("", ValueError, "is empty"),
-        ("   \n", ValueError, "is empty"),
-        ("data:image/png,rawbytes", ValueError, "without ';base64,'"),
-        (base64.b64encode(b"hello, world, not a picture").decode(), ValueError, "not an image"),
-        (base64.b64encode(png_header_only(0, 0, with_data=True)).decode(), ValueError, "0x0"),
-        (truncated_jpeg(), ValueError, "truncated"),
-        (12, TypeError, "must be a base64 string, got int"),
-        (None, TypeError, "got NoneType"),
+        ("not base64 at all!", "is not base64"),
+        ("QUJD" + "é", "non-ASCII"),
+        ("", "is empty"),
+        ("   \n", "is empty"),
+        ("data:image/png,rawbytes", "without ';base64,'"),
+        (base64.b64encode(b"hello, world, not a picture").decode(), "not an image"),
+        (base64.b64encode(png_header_only(0, 0, with_data=True)).decode(), "0x0"),
+        (truncated_jpeg(), "truncated"),
     ],
 )
-def test_bad_images_name_their_index_and_reason(sent: object, error: type[Exception], reason: str) -> None:
+def test_bad_images_name_their_index_and_reason(sent: str, reason: str) -> None:
+    """A client's bad image is a ``RequestError`` (the server answers 400 with its message)."""
     good = encoded(gradient())
-    with pytest.raises(error) as raised:
-        decode_images([good, good, sent], LIMITS)  # type: ignore[list-item]
+    with pytest.raises(RequestError) as raised:
+        list(decode_images([good, good, sent], LIMITS))
     assert str(raised.value).startswith("images[2] ") and reason in str(raised.value)
+
+
+def test_every_header_is_checked_before_the_first_image_is_decoded() -> None:
+    """A request whose last image is unreadable fails before any work; then images decode one by one."""
+    good = encoded(gradient())
+    with pytest.raises(RequestError, match=r"images\[2\] is not an image"):
+        decode_images([good, good, base64.b64encode(b"not a picture").decode()], LIMITS)
+    lazily = decode_images([good, truncated_jpeg()], LIMITS)  # headers fine: nothing decoded yet
+    assert next(lazily).shape == (30, 40, 3)
+    with pytest.raises(RequestError, match=r"images\[1\] is truncated"):
+        next(lazily)
 
 
 def test_the_pixel_limit_is_checked_before_decoding() -> None:
     image = encoded(Image.new("L", (100, 50)))
     assert decode_image(image, 0, DecodeLimits(max_pixels=5000)).shape == (50, 100, 3)
     with pytest.raises(
-        ValueError, match=r"images\[0\] is 100x50 = 5,000 pixels, over this module's limit of 4,999"
+        RequestError, match=r"images\[0\] is 100x50 = 5,000 pixels, over this module's limit of 4,999"
     ):
         decode_image(image, 0, DecodeLimits(max_pixels=4999))
 
@@ -158,7 +169,7 @@ def test_the_pixel_limit_is_checked_before_decoding() -> None:
 def test_a_decompression_bomb_is_refused_without_decoding(with_data: bool) -> None:
     bomb = base64.b64encode(png_header_only(30000, 30000, with_data)).decode()
     message = r"images\[0\] is 30000x30000 = 900,000,000 pixels, over this module's limit of 40,000,000"
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(RequestError, match=message):
         decode_image(bomb, 0, LIMITS)
 
 

@@ -11,10 +11,9 @@ np = pytest.importorskip("numpy")
 cv2 = pytest.importorskip("cv2", reason='OpenCV is not installed: pip install -e ".[cv]"')
 pytest.importorskip("PIL", reason='Pillow is not installed: pip install -e ".[cv]"')
 
-from hubserving.vision.arguments import (  # noqa: E402  (after the skips)
+from hubserving.errors import RequestError  # noqa: E402  (after the skips)
+from hubserving.vision.arguments import (  # noqa: E402
     VisionSettings,
-    image_list,
-    require_bool,
     require_count,
     require_fraction,
     require_positive,
@@ -23,34 +22,38 @@ from hubserving.vision.draw import draw_banner, draw_box, draw_polygon  # noqa: 
 from hubserving.vision.output import Visualizer  # noqa: E402
 
 
-def test_images_may_be_one_string_or_a_list() -> None:
-    assert image_list("m", "abc") == ["abc"]
-    assert image_list("m", ["a", "b"]) == ["a", "b"]
-    with pytest.raises(TypeError, match="m: images must be a list of base64 strings"):
-        image_list("m", {"image": "abc"})
+def test_images_may_be_one_string_or_a_list_within_max_images() -> None:
+    settings = VisionSettings.from_init_args("m", max_images=2)
+    assert settings.image_list("abc") == ["abc"]
+    assert settings.image_list(["a", "b"]) == ["a", "b"]
+    message = (
+        r"m: the request has 3 images, over this module's limit of 2 images per request "
+        r"\(init_args max_images\)"
+    )
+    with pytest.raises(RequestError, match=message):
+        settings.image_list(["a", "b", "c"])
 
 
-def test_option_checks_refuse_what_a_client_did_not_mean() -> None:
-    assert require_bool("m", "visualization", True) is True
-    with pytest.raises(TypeError, match="m: visualization must be true or false, got 'false'"):
-        require_bool("m", "visualization", "false")
+def test_option_checks_refuse_values_out_of_range() -> None:
+    """Types are the server's check (the method's hints); ranges are the module's, answered 400."""
     assert require_fraction("m", "t", 1) == 1.0
-    for bad in (1.5, -0.1, True, "0.5", None):
-        with pytest.raises(ValueError, match="t must be a number from 0 to 1"):
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(RequestError, match="t must be a number from 0 to 1"):
             require_fraction("m", "t", bad)
     assert require_positive("m", "r", 2) == 2.0
-    for bad in (0, float("inf"), float("nan")):
-        with pytest.raises(ValueError, match="r must be a number above 0"):
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(RequestError, match="r must be a number above 0"):
             require_positive("m", "r", bad)
     assert require_count("m", "top_k", 5, 1000) == 5
-    for bad in (0, 1001, 2.0, False):
-        with pytest.raises(ValueError, match="top_k must be an integer from 1 to 1000"):
+    for bad in (0, 1001, -3):
+        with pytest.raises(RequestError, match="top_k must be an integer from 1 to 1000"):
             require_count("m", "top_k", bad, 1000)
 
 
 def test_settings_from_init_args(tmp_path: Path) -> None:
-    settings = VisionSettings.from_init_args("m", 2, 1000, str(tmp_path))
+    settings = VisionSettings.from_init_args("m", 2, 1000, str(tmp_path), 7)
     assert (settings.num_threads, settings.limits.max_pixels, settings.output_dir) == (2, 1000, tmp_path)
+    assert settings.details() == {"limits": {"max_images": 7, "max_pixels": 1000}}
     assert VisionSettings.from_init_args("m").output_dir is None
     with pytest.raises(ValueError, match="m: init_args num_threads"):
         VisionSettings.from_init_args("m", num_threads=0)
@@ -58,6 +61,9 @@ def test_settings_from_init_args(tmp_path: Path) -> None:
         VisionSettings.from_init_args("m", max_pixels="big")
     with pytest.raises(ValueError, match="m: init_args output_dir must be a folder path"):
         VisionSettings.from_init_args("m", output_dir=3)
+    for bad in (0, True, "10", 2.5):
+        with pytest.raises(ValueError, match="m: init_args max_images must be a positive integer"):
+            VisionSettings.from_init_args("m", max_images=bad)
 
 
 def test_drawing_marks_the_image_in_place_and_stays_inside_it() -> None:

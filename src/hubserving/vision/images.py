@@ -1,7 +1,9 @@
 """Base64 images from a request, decoded into OpenCV-style arrays (BGR, uint8, height x width x 3).
 
-Every failure raises ``ValueError`` (or ``TypeError`` for a value that is not a string) whose message
-names the image by its index and says why, so the server answers 400 and goes on serving.
+Every failure raises ``RequestError`` whose message names the image by its index and says why, so the
+server answers 400 and goes on serving. A request's images are all checked (base64, format, size from
+the header) before the first is decoded, and decoded one at a time, so a worker holds one decoded image
+of a request at a time whatever their number.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import io
 import re
 import struct
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hubserving.errors import RequestError
 
 ImageArray = npt.NDArray[np.uint8]
 
@@ -41,53 +45,71 @@ class DecodeLimits:
             raise ValueError(f"max_pixels must be a positive integer, got {self.max_pixels!r}")
 
 
-def decode_images(texts: Sequence[str], limits: DecodeLimits) -> list[ImageArray]:
-    """Decode every image of a request, in order; the first bad one raises."""
-    return [decode_image(text, index, limits) for index, text in enumerate(texts)]
+@dataclass(frozen=True)
+class EncodedImage:
+    """One image file of a request, its header checked: a format that can be read, a size within limits."""
+
+    index: int
+    data: bytes
 
 
-def decode_image(text: object, index: int, limits: DecodeLimits) -> ImageArray:
-    """One base64 image (a ``data:image/...;base64,`` prefix is allowed) as a BGR array.
+def decode_images(texts: Sequence[str], limits: DecodeLimits) -> Iterator[ImageArray]:
+    """Check every image of a request (the first bad one raises), then decode them in order as asked."""
+    checked = [read_image(text, index, limits) for index, text in enumerate(texts)]
+    return (decode(image, limits) for image in checked)
 
-    Pillow reads the header (format, size: checked before any pixel is decoded). OpenCV decodes the
-    common opaque formats (4 times faster than Pillow plus a copy to numpy); Pillow decodes the rest
-    (transparency, GIF, ...) and whatever OpenCV refuses, and says why a broken file is broken.
-    """
+
+def decode_image(text: str, index: int, limits: DecodeLimits) -> ImageArray:
+    """One base64 image (a ``data:image/...;base64,`` prefix is allowed) as a BGR array."""
+    return decode(read_image(text, index, limits), limits)
+
+
+def read_image(text: str, index: int, limits: DecodeLimits) -> EncodedImage:
+    """The bytes of a base64 image whose header Pillow reads (format, size: checked, no pixel decoded)."""
     data = base64_bytes(text, index)
     with _open(data, index, limits) as image:
         check_size(image.size, index, limits)
+    return EncodedImage(index, data)
+
+
+def decode(encoded: EncodedImage, limits: DecodeLimits) -> ImageArray:
+    """The pixels of a checked image as a BGR array.
+
+    OpenCV decodes the common opaque formats (4 times faster than Pillow plus a copy to numpy); Pillow
+    decodes the rest (transparency, GIF, ...) and whatever OpenCV refuses, and says why a broken file is
+    broken.
+    """
+    with _open(encoded.data, encoded.index, limits) as image:
         if image.format in OPENCV_FORMATS and not has_transparency(image):
-            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+            decoded = cv2.imdecode(np.frombuffer(encoded.data, dtype=np.uint8), cv2.IMREAD_COLOR)
             if decoded is not None and decoded.size:
                 return np.asarray(decoded, dtype=np.uint8)
         try:
             image.load()
             return to_bgr(image)
         except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, ValueError, ...
-            raise ValueError(f"images[{index}] is truncated or corrupt ({error})") from None
+            raise RequestError(f"images[{encoded.index}] is truncated or corrupt ({error})") from None
 
 
-def base64_bytes(text: object, index: int) -> bytes:
+def base64_bytes(text: str, index: int) -> bytes:
     """The bytes a base64 string (standard or URL-safe alphabet, padding optional) stands for."""
-    if not isinstance(text, str):
-        raise TypeError(f"images[{index}] must be a base64 string, got {type(text).__name__}")
     prefix = DATA_URL.match(text)
     if prefix:
         if ";base64," not in prefix.group(0).lower():
-            raise ValueError(
+            raise RequestError(
                 f"images[{index}] is a data URL without ';base64,': send the image base64-encoded"
             )
         text = text[prefix.end() :]
     try:
         raw = text.encode("ascii").translate(URLSAFE_TO_STANDARD, WHITESPACE)
     except UnicodeEncodeError:
-        raise ValueError(f"images[{index}] is not base64: it holds non-ASCII characters") from None
+        raise RequestError(f"images[{index}] is not base64: it holds non-ASCII characters") from None
     if not raw:
-        raise ValueError(f"images[{index}] is empty: send the image file's bytes, base64-encoded")
+        raise RequestError(f"images[{index}] is empty: send the image file's bytes, base64-encoded")
     try:
         return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
     except binascii.Error as error:
-        raise ValueError(
+        raise RequestError(
             f"images[{index}] is not base64 ({error}); send the image file's bytes, base64-encoded"
         ) from None
 
@@ -102,22 +124,22 @@ def _open(data: bytes, index: int, limits: DecodeLimits) -> Image.Image:
         if size is not None:
             check_size(size, index, limits)  # the header explains it: empty, or too large
         if isinstance(error, Image.DecompressionBombError):
-            raise ValueError(f"images[{index}] has too many pixels: {error}") from None
-        raise ValueError(
+            raise RequestError(f"images[{index}] has too many pixels: {error}") from None
+        raise RequestError(
             f"images[{index}] is not an image that can be read ({len(data)} bytes, starting {data[:8]!r}); "
             "send JPEG, PNG, BMP, GIF, TIFF or WebP"
         ) from None
     except Exception as error:  # broken headers raise several types
-        raise ValueError(f"images[{index}] is not an image that can be read ({error})") from None
+        raise RequestError(f"images[{index}] is not an image that can be read ({error})") from None
 
 
 def check_size(size: tuple[int, int], index: int, limits: DecodeLimits) -> None:
     """Refuse an empty image or one over the pixel limit, before decoding it."""
     width, height = size
     if width <= 0 or height <= 0:
-        raise ValueError(f"images[{index}] is empty: {width}x{height} pixels")
+        raise RequestError(f"images[{index}] is empty: {width}x{height} pixels")
     if width * height > limits.max_pixels:
-        raise ValueError(
+        raise RequestError(
             f"images[{index}] is {width}x{height} = {width * height:,} pixels, over this module's limit of "
             f"{limits.max_pixels:,} (init_args max_pixels); send a smaller image"
         )

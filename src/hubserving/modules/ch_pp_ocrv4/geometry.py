@@ -46,13 +46,14 @@ def fit_for_detection(image: ImageArray) -> Fitted:
     scale = 1.0
     if min(height, width) < MIN_SIDE:
         scale = MIN_SIDE / min(height, width)
-        image = cv2.resize(image, (round(width * scale), round(height * scale)))
+        image = np.asarray(cv2.resize(image, (round(width * scale), round(height * scale))), dtype=np.uint8)
         height, width = image.shape[:2]
     pad_top = 0
     if height <= MIN_HEIGHT or width / height > MAX_WIDTH_RATIO:
         target_height = max(int(width / MAX_WIDTH_RATIO), MIN_HEIGHT) * 2
         pad_top = abs(target_height - height) // 2
-        image = cv2.copyMakeBorder(image, pad_top, pad_top, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        bordered = cv2.copyMakeBorder(image, pad_top, pad_top, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        image = np.asarray(bordered, dtype=np.uint8)
     return Fitted(image, scale, pad_top)
 
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hubserving import moduleinfo, serving
-from hubserving.vision.arguments import (
-    VisionSettings,
-    image_list,
-    require_bool,
-    require_fraction,
-    require_positive,
-)
+from hubserving.modules.bounds import DEFAULT_MAX_IMAGES
+from hubserving.vision.arguments import VisionSettings, require_fraction, require_positive
 from hubserving.vision.draw import draw_polygon
 from hubserving.vision.images import DEFAULT_MAX_PIXELS, ImageArray, decode_images
 from hubserving.vision.output import Visualizer
@@ -45,23 +40,29 @@ class ChPPOCRv4:
     """Reads the text lines of images.
 
     ``init_args``: ``num_threads`` (math threads per network, default 1), ``max_pixels`` (largest image
-    accepted), ``output_dir`` (also write ``visualization`` images there; nothing is written without it).
+    accepted), ``max_images`` (most images a request may hold), ``output_dir`` (also write
+    ``visualization`` images there; nothing is written without it).
     """
 
     def __init__(
-        self, num_threads: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS, output_dir: str | None = None
+        self,
+        num_threads: int = 1,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        output_dir: str | None = None,
+        max_images: int = DEFAULT_MAX_IMAGES,
     ) -> None:
-        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir)
+        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir, max_images)
         self._pipeline = OcrPipeline(self._settings.num_threads)
         self._visualizer = Visualizer(NAME, self._settings.output_dir)
 
     def serving_details(self) -> dict[str, Any]:
-        return {"max_pixels": self._settings.limits.max_pixels, "input": "images: base64 image files"}
+        """Shown by ``GET /modules``: the input bounds, by ``init_args`` key."""
+        return self._settings.details()
 
-    @serving
+    @serving(input="image", input_arg="images")
     def recognize_text(
         self,
-        images: list[str],
+        images: str | list[str],
         visualization: bool = False,
         box_thresh: float = 0.6,
         text_thresh: float = 0.5,
@@ -71,8 +72,7 @@ class ChPPOCRv4:
         """Per image ``{"data": [{"text", "confidence", "text_box_position": [[x, y] x 4]}, ...]}``, lines
         in reading order; with ``visualization``, also ``"visualization"``: the boxes drawn, base64 JPEG.
         """
-        items = image_list(NAME, images)
-        draw = require_bool(NAME, "visualization", visualization)
+        items = self._settings.image_list(images)
         options = OcrOptions(
             box_thresh=require_fraction(NAME, "box_thresh", box_thresh),
             text_thresh=require_fraction(NAME, "text_thresh", text_thresh),
@@ -83,7 +83,7 @@ class ChPPOCRv4:
         for image in decode_images(items, self._settings.limits):
             lines = self._pipeline.read(image, options)
             result: dict[str, Any] = {"data": [line_result(line) for line in lines]}
-            if draw:
+            if visualization:
                 result.update(self._visualizer.publish(annotate(image, lines)))
             results.append(result)
         return results

@@ -18,6 +18,8 @@ import numpy.typing as npt
 
 from hubserving.vision.images import ImageArray
 
+InputArray = npt.NDArray[np.float32]  # 3 x 224 x 224, normalised
+
 INSTALL_HINT = 'install it with: pip install "hubserving[classification]"'
 LABELS_FILE = Path(__file__).with_name("imagenet_labels.txt")
 INPUT_SIZE = 224
@@ -37,7 +39,7 @@ def load_labels(path: Path = LABELS_FILE) -> list[str]:
     return labels
 
 
-def preprocess(image: ImageArray) -> npt.NDArray[np.float32]:
+def preprocess(image: ImageArray) -> InputArray:
     """A BGR image as the network's 3 x 224 x 224 input."""
     height, width = image.shape[:2]
     side = max(1, round(min(height, width) * CROP_FRACTION))
@@ -87,13 +89,14 @@ class Classifier:
         self.labels = load_labels()
         self._lock = threading.Lock()
 
-    def probabilities(self, images: Sequence[ImageArray]) -> npt.NDArray[np.float32]:
-        """One row of 1000 class probabilities per BGR image."""
-        rows = [np.zeros((0, len(self.labels)), dtype=np.float32)]
-        for start in range(0, len(images), self._batch_size):
-            batch = np.stack([preprocess(image) for image in images[start : start + self._batch_size]])
-            rows.append(self._run(batch))
-        return np.concatenate(rows)
+    @property
+    def batch_size(self) -> int:
+        """Images per network run."""
+        return self._batch_size
+
+    def probabilities(self, inputs: Sequence[InputArray]) -> npt.NDArray[np.float32]:
+        """One row of 1000 class probabilities per input (``preprocess``-ed image), run as one batch."""
+        return self._run(np.stack(inputs))
 
     def _run(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         torch = self._torch

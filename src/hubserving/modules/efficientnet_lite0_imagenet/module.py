@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from hubserving import moduleinfo, serving
-from hubserving.vision.arguments import VisionSettings, image_list, require_bool, require_count
+from hubserving.modules.bounds import DEFAULT_MAX_IMAGES, init_count
+from hubserving.vision.arguments import VisionSettings, require_count
 from hubserving.vision.draw import draw_banner
 from hubserving.vision.images import DEFAULT_MAX_PIXELS, ImageArray, decode_images
 from hubserving.vision.output import Visualizer
 
-from .classifier import Classifier
+from .classifier import Classifier, preprocess
+
+ItemT = TypeVar("ItemT")
 
 NAME = "efficientnet_lite0_imagenet"
 
@@ -22,6 +27,13 @@ def top_classes(row: npt.NDArray[np.float32], labels: list[str], top_k: int) -> 
     """The ``top_k`` most probable classes, most probable first."""
     best = np.argsort(-row, kind="stable")[:top_k]
     return [{"label": labels[index], "score": float(row[index])} for index in best]
+
+
+def in_batches(items: Iterable[ItemT], size: int) -> Iterator[list[ItemT]]:
+    """Consecutive lists of ``size`` items (the last may be shorter), taken as they are asked for."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def annotate(image: ImageArray, classes: list[dict[str, Any]]) -> ImageArray:
@@ -43,6 +55,7 @@ class EfficientNetLite0ImageNet:
     """Classifies images into ImageNet's 1000 classes.
 
     ``init_args``: ``num_threads`` (torch threads, default 1), ``max_pixels`` (largest image accepted),
+    ``max_images`` (most images a request may hold),
     ``output_dir`` (also write ``visualization`` images there; nothing is written without it),
     ``use_gpu`` (run on CUDA; ``--use_gpu`` sets it), ``batch_size`` (images per network run; default 1 on
     the CPU, where that is fastest, 32 on a GPU).
@@ -55,34 +68,43 @@ class EfficientNetLite0ImageNet:
         output_dir: str | None = None,
         use_gpu: bool = False,
         batch_size: int | None = None,
+        max_images: int = DEFAULT_MAX_IMAGES,
     ) -> None:
-        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir)
+        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir, max_images)
         if batch_size is not None:
-            require_count(NAME, "init_args batch_size", batch_size, 1024)
-        self._classifier = Classifier(
-            self._settings.num_threads, require_bool(NAME, "use_gpu", use_gpu), batch_size
-        )
+            init_count(NAME, "batch_size", batch_size, 1024)
+        if not isinstance(use_gpu, bool):
+            raise ValueError(f"{NAME}: init_args use_gpu must be true or false, got {use_gpu!r}")
+        self._classifier = Classifier(self._settings.num_threads, use_gpu, batch_size)
         self._visualizer = Visualizer(NAME, self._settings.output_dir)
 
     def serving_details(self) -> dict[str, Any]:
-        return {"max_pixels": self._settings.limits.max_pixels, "input": "images: base64 image files"}
+        """Shown by ``GET /modules``: the input bounds, by ``init_args`` key."""
+        return self._settings.details()
 
-    @serving(batch_arg="images", max_batch_size=32)
+    @serving(batch_arg="images", input="image")
     def classification(
-        self, images: list[str], top_k: int = 1, visualization: bool = False
+        self, images: str | list[str], top_k: int = 1, visualization: bool = False
     ) -> list[dict[str, Any]]:
         """Per image ``{"data": [{"label", "score"}, ...]}``: the ``top_k`` classes, most probable first;
         with ``visualization``, also ``"visualization"``: the image with its classes written, base64 JPEG.
         """
-        items = image_list(NAME, images)
+        items = self._settings.image_list(images)
         count = require_count(NAME, "top_k", top_k, len(self._classifier.labels))
-        draw = require_bool(NAME, "visualization", visualization)
-        decoded = decode_images(items, self._settings.limits)
+        # Only the network's input is kept for a batch; the decoded image only to draw on.
+        prepared = (
+            (image if visualization else None, preprocess(image))
+            for image in decode_images(items, self._settings.limits)
+        )
         results = []
-        for image, row in zip(decoded, self._classifier.probabilities(decoded), strict=True):
-            classes = top_classes(row, self._classifier.labels, count)
-            result: dict[str, Any] = {"data": classes}
-            if draw:
-                result.update(self._visualizer.publish(annotate(image, classes)))
-            results.append(result)
+        for batch in in_batches(prepared, self._classifier.batch_size):
+            rows = self._classifier.probabilities([inputs for _, inputs in batch])
+            for (image, _), row in zip(batch, rows, strict=True):
+                results.append(self._result(image, top_classes(row, self._classifier.labels, count)))
         return results
+
+    def _result(self, image: ImageArray | None, classes: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {"data": classes}
+        if image is not None:
+            result.update(self._visualizer.publish(annotate(image, classes)))
+        return result

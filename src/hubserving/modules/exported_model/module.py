@@ -9,15 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from hubserving import moduleinfo, serving
+from hubserving.modules.bounds import init_count
 
 from .runtime import open_model
 from .signature import check_not_empty, to_feed
-
-
-def check_threads(num_threads: Any) -> int:
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"exported_model: num_threads must be a positive integer, got {num_threads!r}")
-    return num_threads
 
 
 def json_ready(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -47,9 +42,10 @@ class ExportedModel:
     ) -> None:
         folder = Path(model_dir).expanduser().resolve()
         self.name = name or folder.name
-        self.model = open_model(folder, check_threads(num_threads), use_gpu, model_file)
+        threads = init_count("exported_model", "num_threads", num_threads)
+        self.model = open_model(folder, threads, use_gpu, model_file)
 
-    @serving
+    @serving(input="json", input_arg="inputs")
     def predict(self, inputs: dict[str, Any]) -> dict[str, npt.NDArray[Any]]:
         """``{"inputs": {"<input name>": nested lists or {"b64", "dtype", "shape"}}}`` -> outputs by name."""
         feed = to_feed(inputs, self.model.inputs, self.model.lod_inputs)

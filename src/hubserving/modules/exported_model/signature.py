@@ -3,7 +3,7 @@
 A request gives each input as nested lists, or as
 ``{"b64": "<base64 of raw little-endian bytes>", "dtype": "float32", "shape": [1, 3]}``, or as
 ``{"data": nested lists}``; the two objects may carry Paddle's ``"lod"`` offsets for sequence inputs.
-Every error is a ``ValueError`` or ``TypeError`` whose message names the input (the server answers 400).
+Every error is a ``RequestError`` whose message names the input (the server answers 400).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from hubserving.errors import RequestError
 
 # A dimension: a size, or None / a symbolic name ("batch") when the model accepts any size.
 Dim = int | str | None
@@ -45,20 +47,20 @@ def decode_b64(name: str, value: Mapping[str, Any]) -> npt.NDArray[Any]:
     """``{"b64", "dtype", "shape"}`` -> array; the byte count must match dtype and shape exactly."""
     try:
         dtype = np.dtype(value["dtype"]).newbyteorder("<")
-    except TypeError:
+    except (TypeError, ValueError):
         dtype = None
     if dtype is None or dtype.kind not in "biuf":
-        raise TypeError(f"input {name!r}: dtype {value['dtype']!r} is not a numeric dtype like 'float32'")
+        raise RequestError(f"input {name!r}: dtype {value['dtype']!r} is not a numeric dtype like 'float32'")
     shape = value["shape"]
     if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise ValueError(f"input {name!r}: shape must be a list of non-negative integers, got {shape!r}")
+        raise RequestError(f"input {name!r}: shape must be a list of non-negative integers, got {shape!r}")
     try:
         raw = base64.b64decode(value["b64"], validate=True)
     except (binascii.Error, TypeError, ValueError):
-        raise ValueError(f"input {name!r}: b64 is not valid base64") from None
+        raise RequestError(f"input {name!r}: b64 is not valid base64") from None
     expected = math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(
+        raise RequestError(
             f"input {name!r}: {len(raw)} bytes do not make shape {shape} of {dtype.name} ({expected} bytes)"
         )
     return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
@@ -72,7 +74,7 @@ def from_object(name: str, value: Mapping[str, Any]) -> tuple[npt.NDArray[Any], 
     elif keys == {"data"}:
         array = from_lists(name, value["data"])
     else:
-        raise ValueError(
+        raise RequestError(
             f'input {name!r}: give nested lists, or {{"b64": ..., "dtype": ..., "shape": [...]}}, '
             f"not an object with the keys {sorted(value)}"
         )
@@ -81,12 +83,14 @@ def from_object(name: str, value: Mapping[str, Any]) -> tuple[npt.NDArray[Any], 
 
 def check_lod(name: str, lod: Any, array: npt.NDArray[Any]) -> list[list[int]]:
     """Paddle's level-of-detail offsets: ``[[0, 3, 7]]`` = rows 0-2 and 3-6 are two sequences."""
+    if array.ndim == 0:
+        raise RequestError(f"input {name!r}: a sequence input (with lod) needs rows, got one number")
     levels_ok = isinstance(lod, list) and all(isinstance(level, list) for level in lod)
     if not levels_ok or not lod or not all(isinstance(o, int) for level in lod for o in level):
-        raise ValueError(f"input {name!r}: lod must be a list of lists of offsets, e.g. [[0, 3, 7]]")
+        raise RequestError(f"input {name!r}: lod must be a list of lists of offsets, e.g. [[0, 3, 7]]")
     last = lod[-1]
     if len(last) < 2 or last[0] != 0 or last[-1] != array.shape[0] or sorted(last) != last:
-        raise ValueError(
+        raise RequestError(
             f"input {name!r}: lod offsets must rise from 0 to the number of rows "
             f"({array.shape[0]}), got {last}"
         )
@@ -98,10 +102,10 @@ def from_lists(name: str, value: Any) -> npt.NDArray[Any]:
     try:
         array = np.asarray(value)
     except ValueError as error:
-        raise ValueError(f"input {name!r}: nested lists must be rectangular ({error})") from None
+        raise RequestError(f"input {name!r}: nested lists must be rectangular ({error})") from None
     if array.dtype.kind not in "biuf":
         found = "strings" if array.dtype.kind == "U" else f"{array.dtype.name} values"
-        raise TypeError(f"input {name!r}: expected numbers, got {found}")
+        raise RequestError(f"input {name!r}: expected numbers, got {found}")
     return array
 
 
@@ -115,11 +119,11 @@ def cast(name: str, array: npt.NDArray[Any], dtype: str | None) -> npt.NDArray[A
         return array
     empty_list = array.size == 0 and array.dtype == np.float64
     if not empty_list and not np.can_cast(array.dtype, target, casting="same_kind"):
-        raise TypeError(f"input {name!r} is {target.name}; {array.dtype.name} values cannot be cast to it")
+        raise RequestError(f"input {name!r} is {target.name}; {array.dtype.name} values cannot be cast to it")
     if target.kind in "iu" and array.size:
         info = np.iinfo(target)
         if array.min() < info.min or array.max() > info.max:
-            raise ValueError(f"input {name!r}: values out of the range of {target.name}")
+            raise RequestError(f"input {name!r}: values out of the range of {target.name}")
     return array.astype(target)
 
 
@@ -128,18 +132,18 @@ def check_shape(spec: TensorSpec, array: npt.NDArray[Any], sizes: dict[str, int]
     if spec.shape is None:
         return
     if array.ndim != len(spec.shape):
-        raise ValueError(
+        raise RequestError(
             f"input {spec.name!r} must have rank {len(spec.shape)} (shape {spec.describe()['shape']}), "
             f"got shape {list(array.shape)}"
         )
     for axis, (dim, size) in enumerate(zip(spec.shape, array.shape, strict=True)):
         if fixed(dim) is not None and dim != size:
-            raise ValueError(
+            raise RequestError(
                 f"input {spec.name!r}: dimension {axis} must be {dim} (shape {spec.describe()['shape']}), "
                 f"got shape {list(array.shape)}"
             )
         if isinstance(dim, str) and sizes.setdefault(dim, size) != size:
-            raise ValueError(
+            raise RequestError(
                 f"input {spec.name!r}: dimension {axis} ({dim!r}) is {size}, "
                 f"but another input has {dim!r} = {sizes[dim]}"
             )
@@ -153,26 +157,21 @@ class Feed:
     lods: dict[str, list[list[int]]]
 
 
-def check_names(inputs: Any, names: list[str]) -> Mapping[str, Any]:
+def check_names(inputs: Mapping[str, Any], names: list[str]) -> None:
     """Exactly the model's input names, or an error listing them."""
-    if not isinstance(inputs, Mapping):
-        example = names[0] if names else "x"
-        raise TypeError(
-            f'inputs must be an object mapping input names to arrays, e.g. {{"{example}": [[...]]}}; '
-            f"got {type(inputs).__name__}"
-        )
     unknown = [key for key in inputs if key not in names]
     if unknown:
-        raise ValueError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {names}")
+        raise RequestError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {names}")
     missing = [name for name in names if name not in inputs]
     if missing:
-        raise ValueError(f"missing input {', '.join(map(repr, missing))}; the model's inputs are {names}")
-    return inputs
+        raise RequestError(f"missing input {', '.join(map(repr, missing))}; the model's inputs are {names}")
 
 
-def to_feed(inputs: Any, specs: Sequence[TensorSpec], lod_inputs: frozenset[str] = frozenset()) -> Feed:
+def to_feed(
+    inputs: Mapping[str, Any], specs: Sequence[TensorSpec], lod_inputs: frozenset[str] = frozenset()
+) -> Feed:
     """Validate a request's ``inputs`` against the model's inputs (``lod_inputs`` need ``"lod"``)."""
-    inputs = check_names(inputs, [spec.name for spec in specs])
+    check_names(inputs, [spec.name for spec in specs])
     feed = Feed({}, {})
     sizes: dict[str, int] = {}
     for spec in specs:
@@ -183,7 +182,7 @@ def to_feed(inputs: Any, specs: Sequence[TensorSpec], lod_inputs: frozenset[str]
             else (from_lists(spec.name, value), None)
         )
         if spec.name in lod_inputs and lod is None:
-            raise ValueError(
+            raise RequestError(
                 f'input {spec.name!r} is a sequence input: give it as {{"data": [...], "lod": [[0, ...]]}}'
             )
         check_shape(spec, array, sizes)
@@ -197,7 +196,7 @@ def check_not_empty(feed: Feed) -> None:
     """Refuse arrays with a zero-size dimension: Paddle's CPU kernels may crash on them, not raise."""
     for name, array in feed.arrays.items():
         if array.size == 0:
-            raise ValueError(
+            raise RequestError(
                 f"input {name!r} has no elements (shape {list(array.shape)}); "
                 "a Paddle model needs every dimension of every input to be at least 1"
             )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hubserving import moduleinfo, serving
-from hubserving.vision.arguments import VisionSettings, image_list, require_bool, require_fraction
+from hubserving.modules.bounds import DEFAULT_MAX_IMAGES
+from hubserving.vision.arguments import VisionSettings, require_fraction
 from hubserving.vision.draw import draw_box
 from hubserving.vision.images import DEFAULT_MAX_PIXELS, ImageArray, decode_images
 from hubserving.vision.output import Visualizer
@@ -46,34 +47,39 @@ class FaceDetection:
     """Finds faces in images.
 
     ``init_args``: ``num_threads`` (OpenCV threads, default 1), ``max_pixels`` (largest image accepted),
-    ``output_dir`` (also write ``visualization`` images there; nothing is written without it).
+    ``max_images`` (most images a request may hold), ``output_dir`` (also write ``visualization`` images
+    there; nothing is written without it).
     """
 
     def __init__(
-        self, num_threads: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS, output_dir: str | None = None
+        self,
+        num_threads: int = 1,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        output_dir: str | None = None,
+        max_images: int = DEFAULT_MAX_IMAGES,
     ) -> None:
-        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir)
+        self._settings = VisionSettings.from_init_args(NAME, num_threads, max_pixels, output_dir, max_images)
         self._detector = FaceDetector(self._settings.num_threads)
         self._visualizer = Visualizer(NAME, self._settings.output_dir)
 
     def serving_details(self) -> dict[str, Any]:
-        return {"max_pixels": self._settings.limits.max_pixels, "input": "images: base64 image files"}
+        """Shown by ``GET /modules``: the input bounds, by ``init_args`` key."""
+        return self._settings.details()
 
-    @serving
+    @serving(input="image", input_arg="images")
     def face_detection(
-        self, images: list[str], visualization: bool = False, confs_threshold: float = 0.6
+        self, images: str | list[str], visualization: bool = False, confs_threshold: float = 0.6
     ) -> list[dict[str, Any]]:
         """Per image ``{"data": [{"label": "face", "confidence", "left", "top", "right", "bottom"}, ...]}``,
         most confident first; with ``visualization``, also ``"visualization"``: the boxes drawn, base64 JPEG.
         """
-        items = image_list(NAME, images)
-        draw = require_bool(NAME, "visualization", visualization)
+        items = self._settings.image_list(images)
         threshold = require_fraction(NAME, "confs_threshold", confs_threshold)
         results = []
         for image in decode_images(items, self._settings.limits):
             faces = self._detector.detect(image, threshold)
             result: dict[str, Any] = {"data": [face_result(face) for face in faces]}
-            if draw:
+            if visualization:
                 result.update(self._visualizer.publish(annotate(image, faces)))
             results.append(result)
         return results

@@ -10,35 +10,33 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hubserving import moduleinfo, serving
+from hubserving import RequestError, moduleinfo, serving
+from hubserving.modules.bounds import DEFAULT_MAX_TEXTS, Bound, describe, init_count
 from hubserving.modules.exported_model.runtime import open_model
 
 from .checksums import verify_checksums
-from .classifier import SentimentClassifier, as_result
+from .classifier import CHUNK_SIZE, SentimentClassifier, as_result
 from .text import MAX_CHARS, VOCAB_FILE, Vocab
 
+NAME = "senta_bilstm"
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
-def texts_argument(text: Any, texts: Any, data: Any) -> list[str]:
+def texts_argument(
+    text: str | list[str] | None, texts: str | list[str] | None, data: dict[str, list[str]] | None
+) -> list[str]:
     """The texts of a call: ``texts``, PaddleHub 2.x's ``text``, or the 1.x form ``data={"text": [...]}``."""
     given = [value for value in (texts, text) if value is not None]
-    if isinstance(data, dict) and "text" in data:
+    if data is not None:
+        if "text" not in data:
+            raise RequestError(f'senta_bilstm: data must be {{"text": [...]}}, got the keys {sorted(data)}')
         given.append(data["text"])
-    elif data is not None:
-        raise TypeError('senta_bilstm: data must be {"text": [...]}')
     if len(given) != 1:
-        raise ValueError(
+        raise RequestError(
             'senta_bilstm.sentiment_classify needs one list of strings: {"texts": ["这家餐厅很好吃"]}'
             + (f" (got {len(given)}: texts, text and data are alternatives)" if given else "")
         )
-    items = [given[0]] if isinstance(given[0], str) else given[0]
-    if not isinstance(items, list | tuple):
-        raise TypeError(f"senta_bilstm: texts must be a list of strings, got {type(items).__name__}")
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TypeError(f"senta_bilstm: texts[{index}] is {type(item).__name__}, not a string")
-    return list(items)
+    return [given[0]] if isinstance(given[0], str) else list(given[0])
 
 
 @moduleinfo(
@@ -51,21 +49,27 @@ def texts_argument(text: Any, texts: Any, data: Any) -> list[str]:
 class SentaBiLSTM:
     """Loads the committed model after checking it against ``model/SHA256SUMS``."""
 
-    def __init__(self, use_gpu: bool = False, num_threads: int = 1, model_dir: str | None = None) -> None:
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"senta_bilstm: num_threads must be a positive integer, got {num_threads!r}")
+    def __init__(
+        self,
+        use_gpu: bool = False,
+        num_threads: int = 1,
+        model_dir: str | None = None,
+        max_texts: int = DEFAULT_MAX_TEXTS,
+    ) -> None:
+        threads = init_count(NAME, "num_threads", num_threads)
+        self._max_texts = Bound.from_init_arg(NAME, "max_texts", max_texts, "texts", "per request")
         folder = Path(model_dir) if model_dir else MODEL_DIR
         verify_checksums(folder)
         self._report = folder / "training_report.json"
         self._classifier = SentimentClassifier(
-            Vocab.load(folder / VOCAB_FILE), open_model(folder, num_threads, use_gpu)
+            Vocab.load(folder / VOCAB_FILE), open_model(folder, threads, use_gpu)
         )
 
-    @serving(batch_arg="texts", aliases={"text": "texts"}, max_batch_size=64)
+    @serving(batch_arg="texts", aliases={"text": "texts"}, max_batch_size=CHUNK_SIZE, input="text")
     def sentiment_classify(
         self,
-        texts: list[str] | None = None,
-        text: list[str] | None = None,
+        texts: str | list[str] | None = None,
+        text: str | list[str] | None = None,
         data: dict[str, list[str]] | None = None,
         use_gpu: bool = False,
         batch_size: int = 1,
@@ -76,16 +80,18 @@ class SentaBiLSTM:
         when the module loads, and the texts of a call run in batches of similar length.
         """
         items = texts_argument(text, texts, data)
+        self._max_texts.check(NAME, "the request", len(items))
         return [
             as_result(item, positive)
             for item, positive in zip(items, self._classifier.positive_probs(items), strict=True)
         ]
 
     def serving_details(self) -> dict[str, Any]:
-        """Shown by ``GET /modules``: the model's held-out accuracy and input limit."""
+        """Shown by ``GET /modules``: the model's held-out accuracy, input bounds and characters read."""
         report = json.loads(self._report.read_text(encoding="utf-8")) if self._report.is_file() else {}
         return {
             "held_out_accuracy": report.get("test_accuracy"),
+            "limits": describe(self._max_texts),
             "max_chars": MAX_CHARS,
             "labels": ["negative", "positive"],
         }
