@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -53,7 +53,9 @@ class ServerProcess:
         port: int,
         cwd: Path | None = None,
         ready_timeout_s: float = 120,
+        preexec: Callable[[], None] | None = None,
     ) -> None:
+        """``preexec`` runs in the child before ``hub`` starts (to set its limits, say)."""
         self.port = port
         self.hub_home = hub_home
         self.url = f"http://127.0.0.1:{port}"
@@ -64,7 +66,12 @@ class ServerProcess:
         self.stdout_path, self.stderr_path = self.log_dir / "stdout", self.log_dir / "stderr"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                hub_command("serving", "start", *args), stdout=out, stderr=err, env=env, cwd=cwd
+                hub_command("serving", "start", *args),
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=cwd,
+                preexec_fn=preexec,
             )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -162,7 +163,8 @@ def test_the_command_line_and_a_config_file_build_the_same_object(tmp_path: Path
     flags = "-m lac==2.2.0 -p 9000 --use_multiprocess --workers 3 --timeout 30".split()
     from_flags, _ = config_from_args(start_args(*flags))
     from_file, _ = config_from_args(start_args("-c", str(path)))
-    assert from_flags == from_file
+    assert from_file.config_file == path.resolve()  # a reload reads the modules' settings again
+    assert from_flags == dataclasses.replace(from_file, config_file=None)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ dataclasses' fields.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -83,8 +84,10 @@ class ServerConfig:
     body_timeout_s: float = 30.0  # a request body that stalls this long is dropped
     max_connections: int = 2048  # open connections; beyond: 503
     worker_memory_mb: int = field(default_factory=default_worker_memory_mb)
+    grpc_port: int | None = None  # the Open Inference Protocol over gRPC; off unless given
     admin: bool = False  # take management requests (load and unload modules: that runs module code)
     watch: bool = False  # reload a module when its folder changes (for module authors)
+    config_file: Path | None = None  # where the modules' settings came from: a reload reads them again
 
     @property
     def worker_count(self) -> int:
@@ -289,7 +292,8 @@ def _batching(value: object, key: str) -> BatchingConfig:
     return BatchingConfig(True, size, check_wait_ms(entry.get("max_wait_ms", 0.0), f"{key}.max_wait_ms"))
 
 
-def _module(name: str, value: object, base_dir: Path | None) -> ModuleConfig:
+def module_from_entry(name: str, value: object, base_dir: Path | None = None) -> ModuleConfig:
+    """One `modules_info` entry, validated: every error names `modules_info.<name>.<key>`."""
     key = f"modules_info.{name}"
     entry = check_object(value, key, '{"init_args": {...}, "predict_args": {...}}')
     unknown = set(entry) - MODULE_KEYS
@@ -340,6 +344,7 @@ SETTINGS: dict[str, tuple[str, Setting]] = {
     "body_timeout_s": ("body_timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
     "max_connections": ("max_connections", lambda v, k: check_positive_int(v, k, 1_000_000)),
     "worker_memory_mb": ("worker_memory_mb", lambda v, k: check_positive_int(v, k, 16 * 1024 * 1024)),
+    "grpc_port": ("grpc_port", check_port),
     "admin": ("admin", check_flag),
     "reload": ("watch", check_flag),
 }
@@ -365,7 +370,9 @@ def config_from_json(
     if "modules_info" not in data:
         raise ConfigError(f'{source}: missing key "modules_info" (the modules to serve, by name)')
     modules_info = check_object(data["modules_info"], "modules_info", '{"lac": {"init_args": {}}}')
-    modules = check_modules([_module(name, entry, base_dir) for name, entry in modules_info.items()])
+    modules = check_modules(
+        [module_from_entry(name, entry, base_dir) for name, entry in modules_info.items()]
+    )
     values = {
         field_name: check(data[key], spell(key))
         for key, (field_name, check) in SETTINGS.items()
@@ -411,4 +418,5 @@ def load_config_file(path: Path, overrides: Mapping[str, Any] | None = None) -> 
     data = parse_config_text(raw, path)
     if isinstance(data, dict) and overrides:
         data = {**data, **overrides}
-    return config_from_json(data, str(path), base_dir=path.resolve().parent)
+    config = config_from_json(data, str(path), base_dir=path.resolve().parent)
+    return dataclasses.replace(config, config_file=path.resolve())

@@ -52,20 +52,70 @@ class ServerMetrics:
             "Worker processes replaced after dying or hanging",
             registry=self.registry,
         )
+        self.unauthorized = Counter(
+            "hub_unauthorized_requests",
+            "Requests refused (401) for a missing or wrong API key, on any route",
+            registry=self.registry,
+        )
         self.workers_ready = Gauge("hub_workers_ready", "Worker processes ready", registry=self.registry)
-        self._latency = {module: self.latency.labels(module) for module in modules}
-        self._batch = {module: self.batch_size.labels(module) for module in self._latency}
+        self.module_workers_ready = Gauge(
+            "hub_module_workers_ready",
+            "Worker processes ready, by module",
+            ["module"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "hub_retried_requests",
+            "Requests sent once more to another worker because theirs died, by module",
+            ["module"],
+            registry=self.registry,
+        )
+        self.module_events = Counter(
+            "hub_module_events",
+            "Modules loaded, unloaded and reloaded while the server runs",
+            ["module", "event"],
+            registry=self.registry,
+        )
+        self._latency: dict[str, Histogram] = {}
+        self._batch: dict[str, Histogram] = {}
+        self._depth_of: Callable[[str], int] = lambda module: 0
+        self._ready_of: Callable[[str], int] = lambda module: 0
+        for module in modules:
+            self.add_module(module)
 
-    def watch_queue(self, depth_of: Callable[[str], int], ready_workers: Callable[[], int]) -> None:
+    def add_module(self, module: str) -> None:
+        """Series for a module (at start, and when one is loaded at run time)."""
+        if module in self._latency:
+            return
+        self._latency[module] = self.latency.labels(module)
+        self._batch[module] = self.batch_size.labels(module)
+        self.queue_depth.labels(module).set_function(lambda: self._depth_of(module))
+        self.module_workers_ready.labels(module).set_function(lambda: self._ready_of(module))
+
+    def watch_queue(
+        self,
+        depth_of: Callable[[str], int],
+        ready_workers: Callable[[], int],
+        module_ready_workers: Callable[[str], int] = lambda module: 0,
+    ) -> None:
         """Gauges read at scrape time: no cost per request."""
-        for module in self._latency:
-            self.queue_depth.labels(module).set_function(lambda module=module: depth_of(module))  # type: ignore[misc]
+        self._depth_of = depth_of
+        self._ready_of = module_ready_workers
         self.workers_ready.set_function(ready_workers)
+
+    def module_event(self, module: str, event: str) -> None:
+        """A module was loaded, unloaded or reloaded."""
+        self.add_module(module)
+        self.module_events.labels(module, event).inc()
 
     def observe(self, module: str, http_status: int, seconds: float, batch_size: int) -> None:
         """One answered request of a served module."""
         self.requests.labels(module, str(http_status)).inc()
-        self._latency[module].observe(seconds)
+        latency = self._latency.get(module)
+        if latency is None:
+            self.add_module(module)
+            latency = self._latency[module]
+        latency.observe(seconds)
         if batch_size:
             self._batch[module].observe(batch_size)
 

@@ -29,11 +29,14 @@ class PidRecord:
     port: int
     host: str
     process_create_time: float
+    control_token: str = ""  # lets local `hub serving reload/load/unload` manage the server
 
     @classmethod
-    def for_this_process(cls, modules: list[str], port: int, host: str, start_time: float) -> PidRecord:
+    def for_this_process(
+        cls, modules: list[str], port: int, host: str, start_time: float, control_token: str = ""
+    ) -> PidRecord:
         pid = os.getpid()
-        return cls(pid, modules, start_time, port, host, psutil.Process(pid).create_time())
+        return cls(pid, modules, start_time, port, host, psutil.Process(pid).create_time(), control_token)
 
 
 def write_record(home: HubHome, record: PidRecord) -> Path:
@@ -41,7 +44,9 @@ def write_record(home: HubHome, record: PidRecord) -> Path:
     path = home.pid_record(record.port)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(record), ensure_ascii=False), encoding="utf-8")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(json.dumps(asdict(record), ensure_ascii=False))
     temporary.replace(path)
     return path
 
@@ -58,6 +63,7 @@ def read_record(home: HubHome, port: int) -> PidRecord | None:
             port=int(data.get("port", port)),
             host=str(data.get("host", "")),
             process_create_time=float(data.get("process_create_time", 0.0)),
+            control_token=str(data.get("control_token", "")),
         )
     except FileNotFoundError:
         return None

@@ -12,101 +12,43 @@ import contextlib
 import errno
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TextIO
 
 import uvicorn
 
 from hubserving import __version__
-from hubserving.config import ModuleConfig, ServerConfig
-from hubserving.errors import ConfigError, ModuleNotFound, PortInUse
+from hubserving.config import ServerConfig
+from hubserving.control import ServerControl
+from hubserving.errors import HubServingError, PortInUse
 from hubserving.http.access import AccessLog
 from hubserving.http.app import create_app
+from hubserving.http.limits import raise_open_file_limit
 from hubserving.http.protocol import HttpProtocol
 from hubserving.http.state import ServingState
 from hubserving.logs import LogSettings, configure_logging
 from hubserving.metrics import ServerMetrics
 from hubserving.module.finder import (
-    Catalog,
-    ModuleSource,
     module_catalog,
-    read_init_parameters,
-    source_from_directory,
 )
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
+from hubserving.resolve import ResolvedModule, resolve_modules
 from hubserving.runtime.devices import check_cards, detect_gpus
 from hubserving.runtime.local import LocalPredictor, ModulePlan, SettingsFor
-from hubserving.runtime.messages import ModuleSpec, WorkerSetup
+from hubserving.runtime.messages import WorkerSetup
 from hubserving.runtime.pool import PoolSettings
 from hubserving.runtime.threads import worker_environment
+from hubserving.watch import watch_modules
 
 logger = logging.getLogger("hubserving.server")
 
 GRACEFUL_SHUTDOWN_S = 30
-
-
-@dataclass(frozen=True)
-class ResolvedModule:
-    """A configured module and the folder it was found in."""
-
-    config: ModuleConfig
-    source: ModuleSource
-
-    @property
-    def label(self) -> str:
-        """How the banner names it: ``lac==2.2.0``, or the folder of an exported model."""
-        if self.source.served_folder is not None:
-            return f"{self.config.name} ({self.source.info.name} serving {self.source.served_folder})"
-        return str(self.source)
-
-    def spec(self) -> ModuleSpec:
-        return ModuleSpec(
-            name=self.config.name,
-            directory=self.source.directory,
-            init_args={**self.source.init_args, **self.config.init_args},
-            predict_args=self.config.predict_args,
-            batching=self.config.batching,
-        )
-
-    def check_init_args(self) -> None:
-        """Refuse init_args the module's constructor does not take, before any worker starts."""
-        accepted = read_init_parameters(self.source.directory)
-        if accepted is None or accepted[1]:
-            return
-        unknown = sorted(set(self.config.init_args) - accepted[0])
-        if unknown:
-            raise ConfigError(
-                f"modules_info.{self.config.name}.init_args: {self.source.info.name} does not take "
-                f"{', '.join(unknown)}; it takes: {', '.join(sorted(accepted[0])) or 'nothing'}"
-            )
-
-
-def resolve_modules(config: ServerConfig, catalog: Catalog, home: HubHome) -> list[ResolvedModule]:
-    """Find every configured module, or raise ModuleNotFound naming it and listing what exists.
-
-    A missing module is installed into ``home`` (default ``$HUB_HOME``) from the configured module
-    source when there is one (``HUB_MODULE_SOURCE``, or ``module_source`` in ``$HUB_HOME/config.json``).
-    """
-    resolved = []
-    for module in config.modules:
-        if module.directory is not None:
-            source = source_from_directory(module.directory)
-        else:
-            try:
-                source = catalog.resolve(module.requirement)
-            except ModuleNotFound as missing:
-                from hubserving.hub.autoinstall import install_missing
-
-                source = install_missing(module.requirement, home, missing)
-        resolved.append(ResolvedModule(module, source))
-        resolved[-1].check_init_args()
-    return resolved
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -147,7 +89,7 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
 
 
 def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) -> SettingsFor:
-    """How each module's pool is set up: worker environment (GPU card), log file, limits."""
+    """How each module's pool is set up: worker environment (GPU card), log file, limits, metrics."""
 
     def environment(index: int) -> dict[str, str]:
         cuda = str(config.gpu[index % len(config.gpu)]) if config.use_gpu else None
@@ -156,7 +98,7 @@ def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) 
     def log_for(index: int) -> LogSettings:
         return LogSettings(home.log_dir, home.worker_log(config.port, index).name, config.log_format)
 
-    def settings(count: int, first_index: int) -> PoolSettings:
+    def settings(module: str, count: int, first_index: int) -> PoolSettings:
         return PoolSettings(
             count,
             config.timeout_s,
@@ -165,6 +107,7 @@ def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) 
             first_index,
             log_for,
             on_restart=metrics.worker_restarts.inc,
+            on_retry=metrics.retries.labels(module).inc,
         )
 
     return settings
@@ -178,27 +121,55 @@ def module_plans(config: ServerConfig, resolved: list[ResolvedModule]) -> list[M
     return [ModulePlan(module.spec(), config.workers_of(module.config)) for module in resolved]
 
 
+def _front(state: ServingState) -> FrontServer:
+    return FrontServer(
+        uvicorn.Config(
+            create_app(state),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            http=HttpProtocol.configured(state.config),
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            server_header=False,
+        )
+    )
+
+
+def _build_state(config: ServerConfig, resolved: list[ResolvedModule], home: HubHome) -> ServingState:
+    """The predictor (a worker pool per module), its control, metrics and access log."""
+    metrics = ServerMetrics(m.config.name for m in resolved)
+    template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
+    predictor = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
+    metrics.watch_queue(
+        lambda module: predictor.depth.get(module, 0), predictor.ready_workers, predictor.module_ready_workers
+    )
+    modules = {m.config.name: m for m in resolved}
+    control = ServerControl(config, home, predictor, modules, on_event=metrics.module_event)
+    access_log = (
+        AccessLog(home.access_log(config.port), config.log_format == "json") if config.access_log else None
+    )
+    return ServingState(
+        config, predictor, metrics, access_log, control=control, control_token=secrets.token_urlsafe(32)
+    )
+
+
+async def _reload_all(control: ServerControl) -> None:
+    """SIGHUP: a rolling reload of every module; a failure is logged, the old workers go on serving."""
+    try:
+        await control.reload()
+    except HubServingError as error:
+        logger.error("reload on SIGHUP: %s", error)
+
+
 async def run_server(
     config: ServerConfig, resolved: list[ResolvedModule], sock: socket.socket, home: HubHome, out: TextIO
 ) -> int:
     """Serve until a signal; return the process exit code."""
     started = time.time()
-    metrics = ServerMetrics(m.config.name for m in resolved)
-    template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
-    pool = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
-    metrics.watch_queue(lambda module: pool.depth.get(module, 0), pool.ready_workers)
-    access_log = AccessLog(log_settings(config, home)) if config.access_log else None
-    server = FrontServer(
-        uvicorn.Config(
-            create_app(ServingState(config, pool, metrics, access_log)),
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            http=HttpProtocol.configured(config),
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            server_header=False,
-        )
-    )
+    state = _build_state(config, resolved, home)
+    predictor, control = state.predictor, state.control
+    assert isinstance(predictor, LocalPredictor) and control is not None
+    server = _front(state)
     stop_requested = asyncio.Event()
 
     def on_signal() -> None:
@@ -210,32 +181,39 @@ async def run_server(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal)
+    tasks: set[asyncio.Task[None]] = set()
     exit_code = 0
     try:
-        await pool.start(module_plans(config, resolved))
+        await predictor.start(module_plans(config, resolved))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
-        waiting = asyncio.create_task(pool.wait_ready())
+        waiting = asyncio.create_task(predictor.wait_ready())
         stopping = asyncio.create_task(stop_requested.wait())
         await asyncio.wait({waiting, stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
         if waiting.done() and waiting.exception() is not None:
-            error = waiting.exception()
-            print(f"hubserving: a module failed to load:\n{error}", file=sys.stderr, flush=True)
+            print(f"hubserving: a module failed to load:\n{waiting.exception()}", file=sys.stderr, flush=True)
             server.should_exit = True
             exit_code = 1
         elif waiting.done():
             names = [str(m.source) for m in resolved]
-            write_record(home, PidRecord.for_this_process(names, config.port, config.host, started))
+            record = PidRecord.for_this_process(names, config.port, config.host, started, state.control_token)
+            write_record(home, record)
+            loop.add_signal_handler(signal.SIGHUP, lambda: tasks.add(loop.create_task(_reload_all(control))))
+            if config.watch:
+                tasks.add(loop.create_task(watch_modules(control, stop_requested)))
             _banner(config, resolved, out, time.time() - started)
         else:
             waiting.cancel()
         stopping.cancel()
         await serving
     finally:
-        if access_log is not None:
-            access_log.close()
-        await pool.stop()
+        stop_requested.set()
+        for task in tasks:
+            task.cancel()
+        if state.access_log is not None:
+            state.access_log.close()
+        await predictor.stop()
         remove_record(home, config.port, os.getpid())
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     return exit_code
 
@@ -247,8 +225,6 @@ def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
         check_cards(config.gpu, detect_gpus())
     sock = bind_socket(config.host, config.port)
     configure_logging(log_settings(config, home))
-    from hubserving.http.limits import raise_open_file_limit
-
     raise_open_file_limit()
     try:
         runner = asyncio.Runner(loop_factory=_loop_factory())

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hubserving.cli import manage
 from hubserving.config import (
     LOG_FORMATS,
     ServerConfig,
@@ -39,6 +40,9 @@ OPERATIONAL_FLAGS = {
     "queue_size": "queue_size",
     "api_key": "api_key",
     "cors": "cors",
+    "grpc_port": "grpc_port",
+    "admin": "admin",
+    "reload": "reload",
     "log_format": "log_format",
 }
 
@@ -115,6 +119,23 @@ def register(commands: Any) -> None:
         help="do not log a line per request (it costs about a tenth of peak throughput)",
     )
     start.add_argument(
+        "--grpc-port",
+        "--grpc_port",
+        type=int,
+        default=None,
+        help="also serve the Open Inference Protocol over gRPC on this port (off by default)",
+    )
+    start.add_argument(
+        "--admin",
+        action="store_true",
+        help="take management requests: load and unload modules at run time (they run module code)",
+    )
+    start.add_argument(
+        "--reload",
+        action="store_true",
+        help="for module authors: reload a module (rolling, no dropped request) when its folder changes",
+    )
+    start.add_argument(
         "--detach",
         action="store_true",
         help="run in the background; return once ready (logs in $HUB_HOME/log/)",
@@ -134,6 +155,7 @@ def register(commands: Any) -> None:
         help=f"port of the server to stop (default {default_of('port')})",
     )
     stop.set_defaults(handler=run_stop)
+    manage.register(actions)
 
 
 def _given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:

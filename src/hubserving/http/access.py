@@ -1,8 +1,9 @@
-"""The access log: one line per prediction request, with its request id.
+"""The access log: one line per prediction request (and per refused request), with its request id.
 
 Lines are formatted on the request path (a few microseconds) and written in batches a few times a
 second, to stderr and to ``$HUB_HOME/log/serving_<port>.access.log`` (rotated): per-request
-``logging`` calls cost a fifth of the front's throughput.
+``logging`` calls cost a fifth of the front's throughput. Text lines escape what the client sent
+(``logs.escape``): a path cannot forge a line or send a terminal escape to whoever reads the log.
 """
 
 from __future__ import annotations
@@ -11,26 +12,61 @@ import asyncio
 import logging
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import orjson
 
-from hubserving.logs import LogSettings, rotating_file
+from hubserving.logs import escape, rotating_file
 
 FLUSH_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One answered request, as the access log shows it."""
+
+    client: str
+    method: str
+    path: str
+    status: int
+    seconds: float
+    request_id: str
+    module: str | None = None  # the served module a prediction request went to
+
+    def text_line(self, stamp: str) -> str:
+        return (
+            f'{stamp} access {self.client} "{escape(self.method)} {escape(self.path)}" {self.status} '
+            f"{self.seconds * 1000:.1f}ms id={escape(self.request_id)}"
+        )
+
+    def json_line(self, stamp: str) -> str:
+        entry = {
+            "time": stamp,
+            "logger": "hubserving.access",
+            "client": self.client,
+            "method": self.method,
+            "path": self.path,
+            "hub_module": self.module,
+            "status": self.status,
+            "duration_ms": round(self.seconds * 1000, 2),
+            "request_id": self.request_id,
+        }
+        return orjson.dumps(entry).decode()  # JSON escapes control characters itself
 
 
 class AccessLog:
     """Collects access lines and writes them out periodically; ``close()`` writes the rest."""
 
-    def __init__(self, settings: LogSettings, stream: TextIO = sys.stderr) -> None:
-        self.json = settings.log_format == "json"
-        self.stream = stream
+    def __init__(self, path: Path | None, json_lines: bool = False, stream: TextIO | None = None) -> None:
+        """Lines to ``stream`` (default stderr) and to the rotating file ``path`` (none when None)."""
+        self.json = json_lines
+        self.stream = stream if stream is not None else sys.stderr
         self.file: logging.Handler | None = None
-        if settings.directory is not None:
-            settings.directory.mkdir(parents=True, exist_ok=True)
-            name = settings.file_name.replace(".log", ".access.log")
-            self.file = rotating_file(settings.directory / name)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = rotating_file(path)
             self.file.setFormatter(logging.Formatter("%(message)s"))
         self.lines: list[str] = []
         self._second = 0
@@ -44,25 +80,10 @@ class AccessLog:
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._stamp}.{int((now - second) * 1000):03d}Z"
 
-    def record(self, client: str, module: str, status: int, seconds: float, request_id: str) -> None:
+    def record(self, exchange: Exchange) -> None:
         """One answered request."""
         stamp = self._timestamp(time.time())
-        if self.json:
-            entry = {
-                "time": stamp,
-                "logger": "hubserving.access",
-                "client": client,
-                "hub_module": module,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "request_id": request_id,
-            }
-            self.lines.append(orjson.dumps(entry).decode())
-        else:
-            self.lines.append(
-                f'{stamp} access {client} "POST /predict/{module}" {status} '
-                f"{seconds * 1000:.1f}ms id={request_id}"
-            )
+        self.lines.append(exchange.json_line(stamp) if self.json else exchange.text_line(stamp))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from hubserving.http import auth, info, page
-from hubserving.http.asgi import Receive, Scope, Send
-from hubserving.http.predict import PREFIX, predict, wrong_method
+from hubserving.http.admin import admin_routes
+from hubserving.http.asgi import Receive, Scope, Send, request_id
+from hubserving.http.predict import PREFIX, predict, predicted_module, wrong_method
 from hubserving.http.state import ServingState
 
 
@@ -23,12 +26,21 @@ class HubApp:
         self.routes.state.serving = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.api_key is not None and not auth.is_allowed(scope, self.api_key):
-            await auth.refuse(send)
-        elif scope["type"] == "http" and scope["path"].startswith(PREFIX):
+        if scope["type"] != "http":
+            await self.routes(scope, receive, send)
+        elif self.api_key is not None and not auth.is_allowed(scope, self.api_key):
+            await self.refuse(scope, send)
+        elif scope["path"].startswith(PREFIX):
             await (predict if scope["method"] == "POST" else wrong_method)(self.state, scope, receive, send)
         else:
             await self.routes(scope, receive, send)
+
+    async def refuse(self, scope: Scope, send: Send) -> None:
+        """401, counted in the metrics and written to the access log like any answer."""
+        started = time.perf_counter()
+        rid = request_id(scope)
+        status = await auth.refuse(send, rid)
+        self.state.observe(scope, status, time.perf_counter() - started, rid, predicted_module(scope))
 
 
 def info_routes() -> list[BaseRoute]:
@@ -40,6 +52,7 @@ def info_routes() -> list[BaseRoute]:
         Route("/ready", info.ready, methods=["GET"]),
         Route("/v2/health/live", info.health, methods=["GET"]),
         Route("/v2/health/ready", info.ready, methods=["GET"]),
+        *admin_routes(),
     ]
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from hubserving import envelope
 from hubserving.errors import Code
-from hubserving.http.asgi import Scope, Send, header, respond
+from hubserving.http.asgi import Scope, Send, failure, header, respond
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready", "/"})
 OPEN_PREFIXES = ("/static/",)  # the web page's scripts and styles: they hold no data
-UNAUTHORIZED = envelope.failure(
+STATUS, UNAUTHORIZED = failure(
     Code.UNAUTHORIZED,
     "this server needs an API key: send the header 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
 )
@@ -31,5 +30,9 @@ def is_allowed(scope: Scope, api_key: bytes) -> bool:
     return key is not None and hmac.compare_digest(key, api_key)
 
 
-async def refuse(send: Send) -> None:
-    await respond(send, 401, UNAUTHORIZED, [(b"www-authenticate", b"Bearer")])
+async def refuse(send: Send, request_id: bytes) -> int:
+    """Answer 401; returns the status sent."""
+    await respond(
+        send, STATUS, UNAUTHORIZED, [(b"www-authenticate", b"Bearer"), (b"x-request-id", request_id)]
+    )
+    return STATUS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -10,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hubserving import __version__, envelope
+from hubserving.errors import Code
 from hubserving.http.state import ServingState
 from hubserving.metrics import CONTENT_TYPE
-from hubserving.runtime.messages import ModuleDescription
 
 JSON = "application/json"
 
@@ -33,25 +32,18 @@ async def health(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     """Ready only when every module in every worker is loaded."""
-    pool = _state(request).pool
-    if pool.ready:
-        return _json({"status": "ready", "workers": len(pool.pids())})
-    return _json({"status": "loading", "workers": len(pool.pids())}, 503)
-
-
-def describe_module(description: ModuleDescription) -> dict[str, Any]:
-    data = dataclasses.asdict(description)
-    data["category"] = description.category
-    data["url"] = f"/predict/{description.name}"
-    return data
+    predictor = _state(request).predictor
+    if predictor.ready:
+        return _json({"status": "ready", "workers": len(predictor.pids())})
+    return _json({"status": "loading", "workers": len(predictor.pids())}, Code.NOT_READY.http_status)
 
 
 def server_summary(state: ServingState) -> dict[str, Any]:
     return {
         "version": __version__,
         "mode": state.config.mode,
-        "workers": len(state.pool.pids()),
-        "ready": state.pool.ready,
+        "workers": len(state.predictor.pids()),
+        "ready": state.predictor.ready,
         "uptime_s": round(time.time() - state.started_at, 1),
         "timeout_s": state.config.timeout_s,
     }
@@ -66,5 +58,5 @@ async def modules(request: Request) -> Response:
     """The loaded modules and their serving methods' arguments, for scripts and the web page."""
     state = _state(request)
     return _json(
-        {"server": server_summary(state), "modules": [describe_module(d) for d in state.pool.descriptions]}
+        {"server": server_summary(state), "modules": [d.to_json() for d in state.predictor.descriptions]}
     )

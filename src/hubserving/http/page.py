@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hubserving import envelope
-from hubserving.http.info import describe_module, server_summary
+from hubserving.http.info import server_summary
 from hubserving.http.state import ServingState
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
@@ -54,7 +54,7 @@ class IndexPage:
         state: ServingState = request.app.state.serving
         page = self.template
         if state.config.api_key is None:
-            modules = [describe_module(d) for d in state.pool.descriptions]
+            modules = [d.to_json() for d in state.predictor.descriptions]
             page = page.replace(
                 MODULES_SLOT, inline_json({"server": server_summary(state), "modules": modules})
             )

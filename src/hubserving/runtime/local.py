@@ -35,8 +35,8 @@ class ModuleStartError(WorkerStartError):
     """A module's workers could not load it; the message names the module."""
 
 
-# (worker count, first worker number) -> the pool's settings
-SettingsFor = Callable[[int, int], PoolSettings]
+# (module, worker count, first worker number) -> the pool's settings
+SettingsFor = Callable[[str, int, int], PoolSettings]
 
 
 class LocalPredictor:
@@ -83,6 +83,10 @@ class LocalPredictor:
     def ready_workers(self) -> int:
         return sum(pool.ready_workers() for pool in self.pools.values())
 
+    def module_ready_workers(self, module: str) -> int:
+        pool = self.pools.get(module)
+        return pool.ready_workers() if pool is not None else 0
+
     def module_workers(self) -> dict[str, dict[str, Any]]:
         """Per module: how many workers are ready, and each worker (pid, state, restarts, memory)."""
         return {
@@ -94,7 +98,7 @@ class LocalPredictor:
 
     def _new_pool(self, plan: ModulePlan) -> WorkerPool:
         setup = dataclasses.replace(self.template, modules=(plan.spec,))
-        pool = WorkerPool(setup, self.settings_for(plan.workers, self._next_index))
+        pool = WorkerPool(setup, self.settings_for(plan.name, plan.workers, self._next_index))
         self._next_index += plan.workers
         return pool
 
