@@ -83,6 +83,9 @@ class FakePredictor:
     def ready_workers(self) -> int:
         return len(self.workers) if self.ready else 0
 
+    def module_workers(self) -> Mapping[str, Mapping[str, Any]]:
+        return {}
+
     @property
     def last_body(self) -> bytes:
         assert self.calls, "the front passed no request to the predictor"

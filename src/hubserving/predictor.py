@@ -7,7 +7,7 @@ deployments are others. ``POST /predict``, the Open Inference Protocol and gRPC 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from hubserving.runtime.messages import ModuleDescription, PredictReply
 
@@ -46,4 +46,8 @@ class Predictor(Protocol):
 
     def ready_workers(self) -> int:
         """How many of those processes take requests now."""
+        ...
+
+    def module_workers(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per module: ``{"ready": n, "of": m, "workers": [{"pid", "state", "restarts", "memory_mb"}]}``."""
         ...

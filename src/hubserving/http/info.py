@@ -12,6 +12,7 @@ from hubserving import __version__, envelope
 from hubserving.errors import Code
 from hubserving.http.state import ServingState
 from hubserving.metrics import CONTENT_TYPE
+from hubserving.runtime.messages import ModuleDescription
 
 JSON = "application/json"
 
@@ -54,9 +55,22 @@ async def metrics(request: Request) -> Response:
     return Response(_state(request).metrics.exposition(), media_type=CONTENT_TYPE)
 
 
+def _module(state: ServingState, description: ModuleDescription) -> dict[str, Any]:
+    """A module as ``GET /modules`` shows it, with how many of its workers are ready, and each worker."""
+    data = description.to_json()
+    workers = state.predictor.module_workers().get(description.name)
+    if workers is not None:
+        data["workers"] = workers["ready"]
+        data["worker_processes"] = workers["workers"]
+    return data
+
+
 async def modules(request: Request) -> Response:
     """The loaded modules and their serving methods' arguments, for scripts and the web page."""
     state = _state(request)
     return _json(
-        {"server": server_summary(state), "modules": [d.to_json() for d in state.predictor.descriptions]}
+        {
+            "server": server_summary(state),
+            "modules": [_module(state, d) for d in state.predictor.descriptions],
+        }
     )
