@@ -125,6 +125,11 @@ def test_a_request_whose_worker_dies_is_answered_by_another(hub_home: Path) -> N
         assert answer[0].json()["results"][0]["pid"] != victim
         metrics = server.client.get("/metrics").text
         assert 'hub_retried_requests_total{module="echo"} 1.0' in metrics
+        access = server.hub_home / "log" / f"serving_{port}.access.log"
+        wait_until(lambda: access.exists() and " retried" in access.read_text(), 10, "the access line")
+        assert '"POST /predict/echo" 200' in next(
+            line for line in access.read_text().splitlines() if "retried" in line
+        )
 
 
 def copy_module(tmp_path: Path, prefix: str) -> Path:

@@ -34,11 +34,13 @@ class Exchange:
     seconds: float
     request_id: str
     module: str | None = None  # the served module a prediction request went to
+    attempts: int = 1  # workers it was sent to: 2 when its first worker died and it was retried
 
     def text_line(self, stamp: str) -> str:
+        retried = " retried" if self.attempts > 1 else ""
         return (
             f'{stamp} access {self.client} "{escape(self.method)} {escape(self.path)}" {self.status} '
-            f"{self.seconds * 1000:.1f}ms id={escape(self.request_id)}"
+            f"{self.seconds * 1000:.1f}ms id={escape(self.request_id)}{retried}"
         )
 
     def json_line(self, stamp: str) -> str:
@@ -52,6 +54,7 @@ class Exchange:
             "status": self.status,
             "duration_ms": round(self.seconds * 1000, 2),
             "request_id": self.request_id,
+            "attempts": self.attempts,
         }
         return orjson.dumps(entry).decode()  # JSON escapes control characters itself
 

@@ -20,7 +20,7 @@ RETRY_AFTER_S = b"1"
 
 logger = logging.getLogger("hubserving.http")
 
-Answer = tuple[int, bytes, int]  # HTTP status, envelope, batch size
+Answer = tuple[int, bytes, int, int]  # HTTP status, envelope, batch size, workers it was sent to
 
 
 def predicted_module(scope: Scope) -> str | None:
@@ -31,18 +31,18 @@ def predicted_module(scope: Scope) -> str | None:
 
 async def _answer(state: ServingState, module: str, scope: Scope, receive: Receive) -> Answer:
     if module not in state.module_names:
-        return *failure(Code.MODULE_NOT_AVAILABLE, f"Module {module} is not available."), 0
+        return *failure(Code.MODULE_NOT_AVAILABLE, f"Module {module} is not available."), 0, 1
     body = await read_body(state, module, scope, receive)
     if isinstance(body, tuple):
-        return *body, 0
+        return *body, 0, 1
     reply = await state.predictor.predict(module, body)
-    return reply.http_status, reply.body, reply.batch_size
+    return reply.http_status, reply.body, reply.batch_size, reply.attempts
 
 
 def _internal_error(scope: Scope, rid: bytes) -> Answer:
     logger.exception("request %s to %s failed inside the server", rid.decode(), escape(scope["path"]))
     message = f"the server failed on this request (request id {rid.decode()}; the traceback is in its log)"
-    return *failure(Code.INTERNAL, message), 0
+    return *failure(Code.INTERNAL, message), 0, 1
 
 
 async def predict(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,14 +51,14 @@ async def predict(state: ServingState, scope: Scope, receive: Receive, send: Sen
     rid = request_id(scope)
     module = scope["path"][len(PREFIX) :]
     try:
-        status, body, batch_size = await _answer(state, module, scope, receive)
+        status, body, batch_size, attempts = await _answer(state, module, scope, receive)
     except Exception:
-        status, body, batch_size = _internal_error(scope, rid)
+        status, body, batch_size, attempts = _internal_error(scope, rid)
     headers: Headers = [(b"x-request-id", rid)]
     if status == 503:
         headers.append((b"retry-after", RETRY_AFTER_S))
     await respond(send, status, body, headers)
-    state.observe(scope, status, time.perf_counter() - started, rid, module, batch_size)
+    state.observe(scope, status, time.perf_counter() - started, rid, module, batch_size, attempts)
 
 
 async def wrong_method(state: ServingState, scope: Scope, receive: Receive, send: Send) -> None:

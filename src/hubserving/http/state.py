@@ -42,7 +42,14 @@ class ServingState:
         return next((d for d in self.predictor.descriptions if d.name == module), None)
 
     def observe(
-        self, scope: Scope, status: int, seconds: float, rid: bytes, module: str | None, batch_size: int = 0
+        self,
+        scope: Scope,
+        status: int,
+        seconds: float,
+        rid: bytes,
+        module: str | None,
+        batch_size: int = 0,
+        attempts: int = 1,
     ) -> None:
         """Metrics and an access line for one answer; ``module`` when a prediction route named one."""
         if module is not None and module in self.module_names:
@@ -51,6 +58,13 @@ class ServingState:
             self.metrics.unauthorized.inc()
         if self.access_log is not None:
             exchange = Exchange(
-                client_host(scope), scope["method"], scope["path"], status, seconds, rid.decode(), module
+                client_host(scope),
+                scope["method"],
+                scope["path"],
+                status,
+                seconds,
+                rid.decode(),
+                module,
+                attempts,
             )
             self.access_log.record(exchange)

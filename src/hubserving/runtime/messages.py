@@ -106,3 +106,4 @@ class PredictReply:
     http_status: int
     body: bytes
     batch_size: int = 0  # requests merged into the call that produced it; 0 when no call was made
+    attempts: int = 1  # workers the request was sent to (2: its first worker died); not on the wire

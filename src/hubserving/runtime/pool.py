@@ -330,7 +330,8 @@ class WorkerPool:
         expiry = loop.call_later(self.settings.timeout_s, self._expire, call)
         try:
             self._dispatch(call)
-            return await call.future
+            reply = await call.future
+            return dataclasses.replace(reply, attempts=call.attempts) if call.attempts > 1 else reply
         finally:
             expiry.cancel()
             self.depth -= 1

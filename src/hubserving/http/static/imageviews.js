@@ -1,12 +1,14 @@
 // Boxes over the uploaded image: object/face detection ({data: [{label, confidence, left, top, right,
-// bottom}]} per image) and OCR ([{text, confidence, text_box_position: [[x, y] x4]}] per image).
+// bottom}]} per image) and OCR ([{text, confidence, text_box_position: [[x, y] x4]}] per image; PaddleOCR's
+// ocr_system and ocr_det name the corners text_region).
 
 import { colourFor, h, percent, s } from "./dom.js";
 
 const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
 const isBox = (box) => box && ["left", "top", "right", "bottom"].every((key) => isNumber(box[key]));
 const isPoint = (point) => Array.isArray(point) && point.length >= 2 && isNumber(point[0]) && isNumber(point[1]);
-const isTextLine = (line) => line && Array.isArray(line.text_box_position) && line.text_box_position.every(isPoint);
+const cornersOf = (line) => (line ? (line.text_box_position ?? line.text_region) : undefined);
+const isTextLine = (line) => Array.isArray(cornersOf(line)) && cornersOf(line).every(isPoint);
 
 /** The text lines of one OCR result, whether a bare list or PaddleHub's older {data: [...]}. */
 function ocrLines(item) {
@@ -148,21 +150,22 @@ async function ocrFigure(lines, image, index) {
     h(
       "li",
       {},
-      h("span", { class: "ocr-text", text: String(line.text ?? "") }),
+      h("span", { class: "ocr-text", text: String(line.text ?? cornersOf(line).join("  ")) }),
       isNumber(line.confidence) ? h("span", { class: "score", text: percent(line.confidence) }) : null,
     ),
   );
   const shapes = [];
-  const figure = await stage(image, extentOf(lines.flatMap((line) => line.text_box_position)), (layer, size) => {
+  const figure = await stage(image, extentOf(lines.flatMap(cornersOf)), (layer, size) => {
     lines.forEach((line, at) => {
       const colour = colourFor(`line ${at}`);
-      const points = line.text_box_position.map((point) => `${point[0]},${point[1]}`).join(" ");
+      const corners = cornersOf(line);
+      const points = corners.map((point) => `${point[0]},${point[1]}`).join(" ");
       const shape = s(
         "g",
         { class: "box ocr-box" },
         s("polygon", { points, class: "halo" }),
         s("polygon", { points, stroke: colour }),
-        tagLabel(String(at + 1), line.text_box_position[0][0], line.text_box_position[0][1], size, colour),
+        tagLabel(String(at + 1), corners[0][0], corners[0][1], size, colour),
       );
       shapes.push(shape);
       layer.append(shape);

@@ -6,12 +6,11 @@ from typing import Any
 
 from hubserving import moduleinfo, serving
 from hubserving.modules.bounds import DEFAULT_MAX_IMAGES
+from hubserving.ocr.pipeline import OcrOptions, OcrPipeline, TextLine
 from hubserving.vision.arguments import VisionSettings, require_fraction, require_positive
 from hubserving.vision.draw import draw_polygon
 from hubserving.vision.images import DEFAULT_MAX_PIXELS, ImageArray, decode_images
 from hubserving.vision.output import Visualizer
-
-from .pipeline import OcrOptions, OcrPipeline, TextLine
 
 NAME = "ch_pp-ocrv4"
 
