@@ -57,18 +57,18 @@ FAKE_MODULES = {
     "fake_vision": """
 import base64
 
-from hubserving import moduleinfo, serving
+from hubserving import RequestError, moduleinfo, serving
 
 
 @moduleinfo(name="fake_vision", version="0.1.0", summary="Answers like a detector, an OCR or a classifier",
             author="tests", type="cv/test")
 class FakeVision:
-    @serving(batch_arg="images")
+    @serving(batch_arg="images", input="image")
     def predict(self, images, shape="detection", top_k=3):
         results = []
         for image in images:
             if len(base64.b64decode(image.split(",")[-1], validate=True)) < 8:
-                raise ValueError("not an image")
+                raise RequestError("not an image")
             if shape == "detection":
                 box = {"label": "thing", "confidence": 0.9, "left": 10, "top": 12, "right": 60, "bottom": 40}
                 results.append({"data": [box]})
@@ -83,7 +83,7 @@ class FakeVision:
                 ranked = [{"label": "cup", "score": 0.05}, {"label": "espresso", "score": 0.9}]
                 results.append(ranked[:top_k])
             else:
-                raise ValueError(f"shape must be detection, ocr or classification, not {shape!r}")
+                raise RequestError(f"shape must be detection, ocr or classification, not {shape!r}")
         return results
 """,
     "fake_senta": """
@@ -93,7 +93,7 @@ from hubserving import moduleinfo, serving
 @moduleinfo(name="fake_senta", version="0.1.0", summary="Answers like senta_bilstm", author="tests",
             type="nlp/sentiment_analysis")
 class FakeSenta:
-    @serving(batch_arg="texts")
+    @serving(batch_arg="texts", input="text")
     def sentiment_classify(self, texts):
         results = []
         for text in texts:

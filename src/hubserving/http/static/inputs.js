@@ -1,31 +1,16 @@
 // What a module's "try it" panel asks for, read off its GET /modules description:
 // the input (texts, images, or a whole JSON body) and a field for each other argument.
 
-const TEXT_NAMES = ["texts", "text", "sentences", "sentence"];
-const IMAGE_NAMES = ["images", "image", "imgs", "img"];
-
-function twin(name) {
-  return name.endsWith("s") ? name.slice(0, -1) : `${name}s`;
-}
-
 /**
- * The module's input: {kind: "text" | "image" | "json", name, list}.
- * By category first (nlp: text, cv: image), then by the argument's name; anything else gets a JSON editor.
+ * The module's input: {kind: "text" | "image" | "json", name, list}, as the module declares it with
+ * @serving(input=..., input_arg=...) (GET /modules: input_kind, input_arg). "json" gets a JSON editor.
  */
 export function inputOf(module) {
-  const names = module.parameters.map((parameter) => parameter.name);
-  const pick = (candidates) =>
-    (module.batch_arg && candidates.includes(module.batch_arg) && module.batch_arg) ||
-    candidates.find((name) => names.includes(name));
-  const category = module.category;
-  let kind = category === "nlp" ? "text" : category === "cv" ? "image" : null;
-  let name = kind === "text" ? pick(TEXT_NAMES) : kind === "image" ? pick(IMAGE_NAMES) : null;
-  if (!name && pick(IMAGE_NAMES)) [kind, name] = ["image", pick(IMAGE_NAMES)];
-  if (!name && pick(TEXT_NAMES)) [kind, name] = ["text", pick(TEXT_NAMES)];
-  if (!name && kind && module.batch_arg) name = module.batch_arg;
-  if (!name) return { kind: "json", name: null, list: false };
-  const list = name === module.batch_arg || name.endsWith("s");
-  return { kind, name, list };
+  const name = module.input_arg;
+  if (module.input_kind === "json" || !name) return { kind: "json", name: null, list: false };
+  const parameter = module.parameters.find((candidate) => candidate.name === name);
+  const list = name === module.batch_arg || /(^|\W)list\[/.test(parameter?.type ?? "");
+  return { kind: module.input_kind, name, list };
 }
 
 /** The value an argument takes when the request leaves it out: the config's predict_args, else the default. */
@@ -36,10 +21,11 @@ export function effectiveDefault(module, parameter) {
     : parameter.default;
 }
 
-/** The arguments that get a field of their own: all but the input and its singular/plural alias. */
+/** The arguments that get a field of their own: all but the input and its aliases. */
 export function optionParameters(module, input) {
   if (input.kind === "json") return [];
-  const hidden = new Set([input.name, twin(input.name)]);
+  const aliases = Object.entries(module.aliases || {}).filter(([, target]) => target === input.name);
+  const hidden = new Set([input.name, ...aliases.map(([alias]) => alias)]);
   return module.parameters.filter((parameter) => !hidden.has(parameter.name));
 }
 
