@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hubserving import RequestError
 from hubserving.module.loader import load_module
 
 HERE = Path(__file__).resolve().parent
@@ -23,5 +24,7 @@ def test_counts_words_of_each_text() -> None:
 def test_init_args_and_bad_input() -> None:
     module = load_module(HERE, {"lowercase": False})
     assert module.method(texts=["Hello hello"])[0]["top"] == [["Hello", 1], ["hello", 1]]
-    with pytest.raises(TypeError, match="a list of strings"):
-        module.method(texts="not a list")
+    with pytest.raises(RequestError, match="argument 'texts' must be list\\[str\\]"):
+        module.signature.check({"texts": "not a list"})  # what the server checks before each call
+    with pytest.raises(RequestError, match="top_k must be 1 or more"):
+        module.method(texts=["a"], top_k=0)

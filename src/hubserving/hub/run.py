@@ -1,10 +1,9 @@
 """``hub run <name> --input_text ... | --input_file ...``: load a module here and print its result as JSON.
 
-The input goes to the serving method's batch argument (``@serving(batch_arg=...)``) as a list; without
-one, to ``texts``/``text``/``images``/``image``/``data``, or else the first required argument. A plural
-or batch argument gets every input at once; a singular one is called once per input. For ``images`` or
-``image``, ``--input_file`` is an image file, sent base64-encoded as over HTTP; otherwise it is a text
-file with one input a line.
+The input goes to the argument the module declares (``@serving(input_arg=...)``, else its ``batch_arg``),
+or else the first required argument. A batch argument, or one hinted as a list, gets every input at once;
+any other is called once per input. For a module whose ``input`` is ``"image"``, ``--input_file`` is an
+image file, sent base64-encoded as over HTTP; otherwise it is a text file with one input a line.
 """
 
 from __future__ import annotations
@@ -23,9 +22,6 @@ from hubserving.hub.lookup import find_source
 from hubserving.module.finder import ModuleSource
 from hubserving.module.loader import LoadedModule, load_module
 from hubserving.paths import HubHome
-
-PREFERRED_ARGUMENTS = ("texts", "text", "images", "image", "data")
-IMAGE_ARGUMENTS = ("images", "image")
 
 
 @dataclass(frozen=True)
@@ -57,9 +53,9 @@ def run_module(home: HubHome, request: RunRequest) -> str:
     source = find_source(home, request.module)
     loaded = _load(source)
     target = target_argument(loaded)
-    items = _inputs(request, image=target in IMAGE_ARGUMENTS)
+    items = _inputs(request, image=loaded.spec.input == "image")
     base = dict(request.arguments)
-    if target == loaded.spec.batch_arg or target.endswith("s"):
+    if takes_a_list(loaded, target):
         result = _call(loaded, source, {**base, target: items})
     else:
         results = [_call(loaded, source, {**base, target: item}) for item in items]
@@ -68,17 +64,21 @@ def run_module(home: HubHome, request: RunRequest) -> str:
 
 
 def target_argument(loaded: LoadedModule) -> str:
-    """The serving-method argument that the input goes to."""
-    if loaded.spec.batch_arg:
-        return loaded.spec.batch_arg
+    """The serving-method argument that the input goes to: the one the module declares."""
+    declared = loaded.spec.input_argument
+    if declared:
+        return declared
     names = loaded.signature.names
-    for name in PREFERRED_ARGUMENTS:
-        if name in names:
-            return name
-    required = [parameter.name for parameter in loaded.signature.parameters if parameter.required]
+    required = loaded.signature.required
     if required or names:
-        return (required or list(names))[0]
+        return (required or names)[0]
     raise ModuleRunError(f"{loaded.info.name}'s serving method takes no arguments to put the input in")
+
+
+def takes_a_list(loaded: LoadedModule, argument: str) -> bool:
+    """Whether the inputs go in one call as a list: the batch argument, or one hinted as a list."""
+    hint = next((p.type for p in loaded.signature.parameters if p.name == argument), "")
+    return argument == loaded.spec.batch_arg or "list[" in hint
 
 
 def _inputs(request: RunRequest, image: bool) -> list[str]:
