@@ -31,6 +31,10 @@ BUILTINS = {
         "images",
     ),
     "exported_model": ("hubserving.modules.exported_model.module", "ExportedModel", "json", "inputs"),
+    "ocr_system": ("hubserving.modules.ocr_system.module", "OCRSystem", "image", "images"),
+    "ocr_det": ("hubserving.modules.ocr_det.module", "OCRDet", "image", "images"),
+    "ocr_rec": ("hubserving.modules.ocr_rec.module", "OCRRec", "image", "images"),
+    "ocr_cls": ("hubserving.modules.ocr_cls.module", "OCRCls", "image", "images"),
 }
 
 
@@ -76,7 +80,18 @@ def test_lac_options() -> None:
     assert refusal("lac", "batch_size", True) is not None and refusal("lac", "batch_size", 8) is None
 
 
-@pytest.mark.parametrize("name", ["ch_pp-ocrv4", "face_detection", "efficientnet_lite0_imagenet"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ch_pp-ocrv4",
+        "face_detection",
+        "efficientnet_lite0_imagenet",
+        "ocr_system",
+        "ocr_det",
+        "ocr_rec",
+        "ocr_cls",
+    ],
+)
 def test_image_modules_take_base64_strings_and_flags(name: str) -> None:
     assert refusal(name, "images", ["aGk=", "aGk="]) is None and refusal(name, "images", "aGk=") is None
     assert (refusal(name, "images", ["aGk=", 42]) or "").startswith("images[1] ")

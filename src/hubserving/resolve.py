@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hubserving.config import ModuleConfig, ServerConfig
@@ -70,3 +71,13 @@ def resolve_module(module: ModuleConfig, catalog: Catalog, home: HubHome) -> Res
 def resolve_modules(config: ServerConfig, catalog: Catalog, home: HubHome) -> list[ResolvedModule]:
     """Every configured module, found; the first that cannot be found raises."""
     return [resolve_module(module, catalog, home) for module in config.modules]
+
+
+def check_gpu_init_args(resolved: list[ResolvedModule], gpus: Callable[[], list[int]]) -> None:
+    """``"use_gpu": true`` in init_args needs an NVIDIA GPU here: refuse it before any worker starts."""
+    asking = [module.config.name for module in resolved if module.config.init_args.get("use_gpu") is True]
+    if asking and not gpus():
+        raise ConfigError(
+            f"modules_info.{asking[0]}.init_args.use_gpu is true, but this machine has no NVIDIA GPU "
+            '(nvidia-smi lists none); set "use_gpu": false to serve on the CPU'
+        )

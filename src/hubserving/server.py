@@ -38,7 +38,7 @@ from hubserving.module.finder import (
 )
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
-from hubserving.resolve import ResolvedModule, resolve_modules
+from hubserving.resolve import ResolvedModule, check_gpu_init_args, resolve_modules
 from hubserving.runtime.devices import check_cards, detect_gpus
 from hubserving.runtime.local import LocalPredictor, ModulePlan, SettingsFor
 from hubserving.runtime.messages import WorkerSetup
@@ -221,6 +221,7 @@ async def run_server(
 def serve(config: ServerConfig, home: HubHome, out: TextIO = sys.stdout) -> int:
     """Everything ``hub serving start`` does; returns the exit code. Raises HubServingError on bad input."""
     resolved = resolve_modules(config, module_catalog(home), home)
+    check_gpu_init_args(resolved, detect_gpus)
     if config.use_gpu:
         check_cards(config.gpu, detect_gpus())
     sock = bind_socket(config.host, config.port)

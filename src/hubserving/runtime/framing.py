@@ -40,7 +40,7 @@ class FrameProtocol(asyncio.Protocol):
 
     def send(self, message: object) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(wire.encode(message))
+            self.transport.writelines(wire.encode_parts(message))
 
     def close(self) -> None:
         if self.transport is not None:

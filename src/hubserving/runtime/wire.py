@@ -18,12 +18,12 @@ REPLY = struct.Struct("!QHH")  # request id, HTTP status, batch size; then the e
 KIND_PICKLE, KIND_CALL, KIND_REPLY = 0, 1, 2
 
 
-def _frame(kind: int, *parts: bytes | bytearray) -> bytes:
-    return HEADER.pack(sum(map(len, parts)), kind) + b"".join(parts)
+def _frame(kind: int, *parts: bytes | bytearray) -> list[bytes | bytearray]:
+    return [HEADER.pack(sum(map(len, parts)), kind), *parts]
 
 
-def encode(message: Any) -> bytes:
-    """One frame for ``message``."""
+def encode_parts(message: Any) -> list[bytes | bytearray]:
+    """One frame for ``message``, in parts: a large body is written as it is, never copied."""
     if isinstance(message, PredictCall):
         name = message.module.encode()
         return _frame(KIND_CALL, CALL.pack(message.request_id, len(name)), name, message.body)
@@ -31,6 +31,11 @@ def encode(message: Any) -> bytes:
         header = REPLY.pack(message.request_id, message.http_status, min(message.batch_size, 65535))
         return _frame(KIND_REPLY, header, message.body)
     return _frame(KIND_PICKLE, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def encode(message: Any) -> bytes:
+    """One frame for ``message``, as one string of bytes."""
+    return b"".join(encode_parts(message))
 
 
 def decode(kind: int, payload: bytes) -> Any:

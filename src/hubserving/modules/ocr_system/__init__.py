@@ -1,0 +1,1 @@
+"""The built-in ocr_system module: PaddleOCR's hubserving ocr_system, on PP-OCRv4 and onnxruntime."""
