@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hubserving.config import config_from_json
+from hubserving.errors import ConfigError
+from hubserving.runtime.devices import plan_devices
 from tests.serverproc import ServerProcess, free_port
 
 
@@ -52,3 +57,57 @@ def test_a_card_that_is_not_there_is_refused(hub_home: Path) -> None:
 
     result = run_hub(["serving", "start", "-m", "devices", "--use_gpu", "--gpu", "0,3"], hub_home)
     assert result.returncode != 0 and "card(s) [3]" in result.stderr and "[0, 1]" in result.stderr
+
+
+def test_cards_repeat_for_workers_per_card() -> None:
+    assert plan_devices((0, 1), 2) == ("0", "1", "0", "1")
+    assert plan_devices((0, 0), 1) == ("0", "0")  # --gpu 0,0: two workers share card 0
+    config = config_from_json({"modules_info": {"a": {}}, "use_gpu": True, "gpu": "0,0"})
+    assert config.worker_count == 2 and config.gpu == (0, 0)
+    with pytest.raises(ConfigError, match=re.escape('modules_info.a.device must be "cpu" or "gpu"')):
+        config_from_json({"modules_info": {"a": {"device": "tpu"}}})
+
+
+@pytest.mark.usefixtures("fake_gpus")
+def test_workers_share_cards_and_a_cpu_module_sees_none(hub_home: Path, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.json"
+    settings = {
+        "modules_info": {"devices": {}, "echo": {"device": "cpu"}},
+        "use_gpu": True,
+        "gpu": "0,1",
+        "workers_per_gpu": 2,
+        "port": port,
+    }
+    config.write_text(json.dumps(settings), encoding="utf-8")
+    with ServerProcess(["-c", str(config)], hub_home, port) as server:
+        assert len(server.family()) == 6  # the front, 2 cards x 2 workers for devices, 1 CPU worker for echo
+        modules = {m["name"]: m for m in server.client.get("/modules").json()["modules"]}
+        devices = sorted(w["device"] for w in modules["devices"]["worker_processes"])
+        assert devices == ["gpu:0", "gpu:0", "gpu:1", "gpu:1"]
+        assert [w["device"] for w in modules["echo"]["worker_processes"]] == ["cpu"]
+        seen = {}
+        for _ in range(40):  # equally idle workers take turns
+            report = server.post("devices", {}).json()["results"]
+            seen[report["pid"]] = report["cuda_visible_devices"]
+        assert sorted(seen.values()) == ["0", "0", "1", "1"]
+        banner = server.stdout_path.read_text()
+        assert "4 workers on gpu:0, gpu:1" in banner and "1 worker on cpu" in banner
+
+
+@pytest.mark.parametrize(
+    ("module", "init_args", "says"),
+    [
+        ("lac", {"use_gpu": True}, "install paddlepaddle-gpu in its place"),
+        ("efficientnet_lite0_imagenet", {"use_gpu": True}, "install torch with CUDA"),
+    ],
+)
+def test_a_gpu_module_without_a_gpu_runtime_says_what_to_install(
+    module: str, init_args: dict, says: str
+) -> None:
+    from hubserving.module.finder import BUILTIN_DIR
+    from hubserving.module.loader import load_module
+
+    with pytest.raises(RuntimeError, match=says) as raised:
+        load_module(BUILTIN_DIR / module, init_args)
+    assert '"device": "cpu"' in str(raised.value)

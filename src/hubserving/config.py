@@ -22,7 +22,8 @@ from hubserving.module.requirement import Requirement, looks_like_folder, parse_
 LOG_FORMATS = ("text", "json")
 MAX_WORKERS = 128  # more processes than any one machine here can feed; a typo, not a plan
 MAX_QUEUE_SIZE = 1_000_000
-MODULE_KEYS = {"init_args", "predict_args", "batching", "workers"}
+MODULE_KEYS = {"init_args", "predict_args", "batching", "workers", "device"}
+DEVICES = ("cpu", "gpu")
 BATCHING_KEYS = {"max_batch_size", "max_wait_ms"}
 
 
@@ -58,6 +59,7 @@ class ModuleConfig:
     predict_args: Mapping[str, Any] = field(default_factory=dict)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
     workers: int | None = None  # its own worker processes; None: the server's worker_count
+    device: str | None = None  # "cpu" keeps it on the CPU on a GPU server; None: the server's choice
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class ServerConfig:
     workers: int = field(default_factory=default_workers)
     use_gpu: bool = False
     gpu: tuple[int, ...] = (0,)
+    workers_per_gpu: int = 1  # with use_gpu: workers sharing each card
     timeout_s: float = 60.0
     max_body_bytes: int = 64 * 1024 * 1024
     queue_size: int = 512  # requests waiting or running, per module; beyond: 503
@@ -91,20 +94,29 @@ class ServerConfig:
 
     @property
     def worker_count(self) -> int:
-        """How many worker processes a module gets unless it says: one per card on GPU, ``workers`` in
-        multiprocess, else one."""
+        """How many worker processes a module gets unless it says: ``workers_per_gpu`` per card on GPU,
+        ``workers`` in multiprocess, else one."""
         if self.use_gpu:
-            return len(self.gpu)
+            return len(self.gpu) * self.workers_per_gpu
         return self.workers if self.use_multiprocess else 1
+
+    def on_gpu(self, module: ModuleConfig) -> bool:
+        """Whether ``module`` runs on the GPU cards: on a GPU server, unless its config says "cpu"."""
+        return self.use_gpu and module.device != "cpu"
 
     def workers_of(self, module: ModuleConfig) -> int:
         """How many worker processes ``module`` gets."""
-        return module.workers if module.workers is not None else self.worker_count
+        if module.workers is not None:
+            return module.workers
+        if self.use_gpu and not self.on_gpu(module):
+            return self.workers if self.use_multiprocess else 1
+        return self.worker_count
 
     @property
     def mode(self) -> str:
         if self.use_gpu:
-            return f"GPU, cards {','.join(map(str, self.gpu))}, one worker per card"
+            per_card = "one worker" if self.workers_per_gpu == 1 else f"{self.workers_per_gpu} workers"
+            return f"GPU, cards {','.join(map(str, self.gpu))}, {per_card} per card"
         if self.use_multiprocess:
             return f"multiprocess, {self.workers} workers"
         return "single process"
@@ -201,8 +213,10 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
                 f'{key}: {_shown(item)} is not a card number; use non-negative integers like "0,1"'
             )
         cards.append(int(text))
-    if not cards or len(set(cards)) != len(cards):
-        raise ConfigError(f'{key} must list each card once, like "0,1"; got {_shown(value)}')
+    if not cards or len(cards) > MAX_WORKERS:
+        raise ConfigError(
+            f'{key} must list cards like "0,1" (a card twice: two workers share it); got {_shown(value)}'
+        )
     return tuple(cards)
 
 
@@ -292,6 +306,19 @@ def _batching(value: object, key: str) -> BatchingConfig:
     return BatchingConfig(True, size, check_wait_ms(entry.get("max_wait_ms", 0.0), f"{key}.max_wait_ms"))
 
 
+def beside_config(value: object, base_dir: Path) -> object:
+    """An init_args value that is a relative path naming something in the config file's folder, made
+    absolute against that folder (``"user_dict": "dict.txt"``); any other value as written."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        if Path(value).expanduser().is_absolute() or not (base_dir / value).exists():
+            return value
+    except (OSError, ValueError):  # a name too long, or a NUL: not a path here
+        return value
+    return os.path.normpath(base_dir / value)
+
+
 def module_from_entry(name: str, value: object, base_dir: Path | None = None) -> ModuleConfig:
     """One `modules_info` entry, validated: every error names `modules_info.<name>.<key>`."""
     key = f"modules_info.{name}"
@@ -312,12 +339,17 @@ def module_from_entry(name: str, value: object, base_dir: Path | None = None) ->
     if directory:
         folder = Path(directory).expanduser()
         folder = base_dir / folder if base_dir is not None and not folder.is_absolute() else folder
+    if base_dir is not None:
+        init_args = {arg: beside_config(value, base_dir) for arg, value in init_args.items()}
     batching = _batching(entry.get("batching"), f"{key}.batching")
     workers = entry.get("workers")
     if workers is not None:
         workers = check_positive_int(workers, f"{key}.workers", MAX_WORKERS)
+    device = entry.get("device")
+    if device is not None and device not in DEVICES:
+        raise ConfigError(f'{key}.device must be "cpu" or "gpu", not {_shown(device)}')
     return ModuleConfig(
-        requirement.name, requirement, folder, init_args, dict(predict_args), batching, workers
+        requirement.name, requirement, folder, init_args, dict(predict_args), batching, workers, device
     )
 
 
@@ -330,6 +362,7 @@ SETTINGS: dict[str, tuple[str, Setting]] = {
     "workers": ("workers", lambda v, k: check_positive_int(v, k, MAX_WORKERS)),
     "use_gpu": ("use_gpu", check_flag),
     "gpu": ("gpu", parse_gpu),
+    "workers_per_gpu": ("workers_per_gpu", lambda v, k: check_positive_int(v, k, 16)),
     "timeout": ("timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
     "max_body_mb": (
         "max_body_bytes",
@@ -359,7 +392,8 @@ def config_from_json(
 ) -> ServerConfig:
     """Validate a config mapping (a config.json's, or the command line's); every error names the key.
 
-    ``base_dir``: the config file's folder, that relative ``init_args.directory`` paths start from.
+    ``base_dir``: the config file's folder, that relative ``init_args.directory`` paths start from (and
+    other relative ``init_args`` paths that exist there: ``beside_config``).
     ``spell``: how a key is named in messages (``--port`` on the command line).
     """
     if not isinstance(data, dict):

@@ -22,7 +22,7 @@ from hubserving.errors import Code, HubServingError
 from hubserving.module.finder import module_catalog
 from hubserving.paths import HubHome
 from hubserving.resolve import ResolvedModule, resolve_module
-from hubserving.runtime.local import LocalPredictor, ModulePlan
+from hubserving.runtime.local import LocalPredictor
 
 logger = logging.getLogger("hubserving.control")
 
@@ -84,7 +84,7 @@ class ServerControl:
         if name in self.modules:
             raise ControlError(f"{name} is served already; reload it instead (hub serving reload -m {name})")
         resolved = resolve_module(module, module_catalog(self.home), self.home)
-        await self.predictor.load(ModulePlan(resolved.spec(), self.config.workers_of(module)))
+        await self.predictor.load(resolved.plan(self.config))
         self.modules[name] = resolved
         self.on_event(name, "load")
         logger.info("%s: loaded (%s)", name, resolved.label)

@@ -9,6 +9,8 @@ from hubserving.config import ModuleConfig, ServerConfig
 from hubserving.errors import ConfigError, ModuleNotFound
 from hubserving.module.finder import Catalog, ModuleSource, read_init_parameters, source_from_directory
 from hubserving.paths import HubHome
+from hubserving.runtime.devices import plan_devices
+from hubserving.runtime.local import ModulePlan
 from hubserving.runtime.messages import ModuleSpec
 
 
@@ -34,6 +36,11 @@ class ResolvedModule:
             predict_args=self.config.predict_args,
             batching=self.config.batching,
         )
+
+    def plan(self, config: ServerConfig) -> ModulePlan:
+        """How many workers it gets, and the card each sees."""
+        cards = plan_devices(config.gpu, config.workers_per_gpu) if config.on_gpu(self.config) else ()
+        return ModulePlan(self.spec(), config.workers_of(self.config), cards)
 
     def check_init_args(self) -> None:
         """Refuse init_args the module's constructor does not take, before any worker starts."""

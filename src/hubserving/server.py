@@ -39,7 +39,7 @@ from hubserving.module.finder import (
 from hubserving.paths import HubHome
 from hubserving.pidrecord import PidRecord, remove_record, write_record
 from hubserving.resolve import ResolvedModule, check_gpu_init_args, resolve_modules
-from hubserving.runtime.devices import check_cards, detect_gpus
+from hubserving.runtime.devices import check_cards, detect_gpus, device_label
 from hubserving.runtime.local import LocalPredictor, ModulePlan, SettingsFor
 from hubserving.runtime.messages import WorkerSetup
 from hubserving.runtime.pool import PoolSettings
@@ -83,31 +83,51 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
         f"hubserving {__version__} is serving ({config.mode}) on {config.host}:{config.port}, "
         f"ready in {elapsed_s:.1f} s:"
     ]
-    lines += [f"  {m.label}  ->  POST {base}/predict/{m.config.name}" for m in resolved]
-    lines += [f"Page: {base}/   Stop: Ctrl+C, or `hub serving stop --port {config.port}`"]
+    lines += [
+        f"  {m.label}  ->  POST {base}/predict/{m.config.name}  ({_workers(m.plan(config))})"
+        for m in resolved
+    ]
+    lines += [f"Page: {base}/   Stop: {_stop_hint(config.port)}"]
     print("\n".join(lines), file=out, flush=True)
 
 
-def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) -> SettingsFor:
-    """How each module's pool is set up: worker environment (GPU card), log file, limits, metrics."""
+def _workers(plan: ModulePlan) -> str:
+    """``2 workers on cpu``, ``2 workers on gpu:0, gpu:1``."""
+    devices = sorted({device_label(plan.card_of(position)) for position in range(plan.workers)})
+    count = "1 worker" if plan.workers == 1 else f"{plan.workers} workers"
+    return f"{count} on {', '.join(devices)}"
 
-    def environment(index: int) -> dict[str, str]:
-        cuda = str(config.gpu[index % len(config.gpu)]) if config.use_gpu else None
-        return worker_environment(os.environ, cuda)
+
+def _stop_hint(port: int) -> str:
+    """Ctrl+C only where there is a terminal to press it in (not with --detach, nohup or a service)."""
+    command = f"`hub serving stop --port {port}`"
+    return f"Ctrl+C, or {command}" if sys.stdin is not None and sys.stdin.isatty() else command
+
+
+def _pool_settings(config: ServerConfig, home: HubHome, metrics: ServerMetrics) -> SettingsFor:
+    """How each module's pool is set up: each worker's card and environment, log file, limits, metrics."""
 
     def log_for(index: int) -> LogSettings:
         return LogSettings(home.log_dir, home.worker_log(config.port, index).name, config.log_format)
 
-    def settings(module: str, count: int, first_index: int) -> PoolSettings:
+    def settings(plan: ModulePlan, first_index: int) -> PoolSettings:
+        def card(index: int) -> str | None:
+            return plan.card_of(index - first_index)
+
+        def environment(index: int) -> dict[str, str]:
+            hidden = "" if config.use_gpu else None  # a CPU module on a GPU server sees no card
+            return worker_environment(os.environ, card(index) if plan.on_gpu else hidden)
+
         return PoolSettings(
-            count,
+            plan.workers,
             config.timeout_s,
             environment,
             config.queue_size,
             first_index,
             log_for,
+            device_of=lambda index: device_label(card(index)),
             on_restart=metrics.worker_restarts.inc,
-            on_retry=metrics.retries.labels(module).inc,
+            on_retry=metrics.retries.labels(plan.name).inc,
         )
 
     return settings
@@ -118,7 +138,7 @@ def log_settings(config: ServerConfig, home: HubHome) -> LogSettings:
 
 
 def module_plans(config: ServerConfig, resolved: list[ResolvedModule]) -> list[ModulePlan]:
-    return [ModulePlan(module.spec(), config.workers_of(module.config)) for module in resolved]
+    return [module.plan(config) for module in resolved]
 
 
 def _front(state: ServingState) -> FrontServer:
@@ -190,7 +210,7 @@ async def run_server(
         stopping = asyncio.create_task(stop_requested.wait())
         await asyncio.wait({waiting, stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
         if waiting.done() and waiting.exception() is not None:
-            print(f"hubserving: a module failed to load:\n{waiting.exception()}", file=sys.stderr, flush=True)
+            logger.error("a module failed to load: %s", waiting.exception())  # stderr and the log file
             server.should_exit = True
             exit_code = 1
         elif waiting.done():

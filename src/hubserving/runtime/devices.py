@@ -1,4 +1,4 @@
-"""GPU cards: which exist here, and which card each worker sees."""
+"""GPU cards: which exist here, and which device each worker of a module uses."""
 
 from __future__ import annotations
 
@@ -32,3 +32,16 @@ def check_cards(requested: tuple[int, ...], available: list[int]) -> None:
         raise ConfigError(
             f"--gpu asks for card(s) {missing}, but this machine has {available}; choose from those"
         )
+
+
+def plan_devices(cards: tuple[int, ...], workers_per_card: int) -> tuple[str, ...]:
+    """The card each GPU worker sees (``CUDA_VISIBLE_DEVICES``), in worker order: every card once, then again.
+
+    ``--gpu 0,1`` with 2 workers per card: ``("0", "1", "0", "1")``; ``--gpu 0,0``: two workers share card 0.
+    """
+    return tuple(str(card) for _ in range(workers_per_card) for card in cards)
+
+
+def device_label(card: str | None) -> str:
+    """How ``GET /modules`` and the banner name a worker's device."""
+    return "cpu" if card is None else f"gpu:{card}"

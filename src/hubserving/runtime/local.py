@@ -21,10 +21,18 @@ from hubserving.runtime.pool import PoolSettings, WorkerPool, WorkerStartError, 
 
 @dataclass(frozen=True)
 class ModulePlan:
-    """One module to run: what its workers load, and how many there are."""
+    """One module to run: what its workers load, how many there are, the card each sees (None: CPU)."""
 
     spec: ModuleSpec
     workers: int
+    cards: tuple[str | None, ...] = ()  # by worker position, repeating; empty: all on the CPU
+
+    @property
+    def on_gpu(self) -> bool:
+        return any(card is not None for card in self.cards)
+
+    def card_of(self, position: int) -> str | None:
+        return self.cards[position % len(self.cards)] if self.cards else None
 
     @property
     def name(self) -> str:
@@ -35,8 +43,8 @@ class ModuleStartError(WorkerStartError):
     """A module's workers could not load it; the message names the module."""
 
 
-# (module, worker count, first worker number) -> the pool's settings
-SettingsFor = Callable[[str, int, int], PoolSettings]
+# (the module's plan, its first worker number) -> the pool's settings
+SettingsFor = Callable[[ModulePlan, int], PoolSettings]
 
 
 class LocalPredictor:
@@ -97,8 +105,8 @@ class LocalPredictor:
     # --- lifecycle
 
     def _new_pool(self, plan: ModulePlan) -> WorkerPool:
-        setup = dataclasses.replace(self.template, modules=(plan.spec,))
-        pool = WorkerPool(setup, self.settings_for(plan.name, plan.workers, self._next_index))
+        setup = dataclasses.replace(self.template, modules=(plan.spec,), use_gpu=plan.on_gpu)
+        pool = WorkerPool(setup, self.settings_for(plan, self._next_index))
         self._next_index += plan.workers
         return pool
 
@@ -157,7 +165,7 @@ class LocalPredictor:
             if pool is None:
                 raise ModuleStartError(f"{spec.name} is not served")
             try:
-                await pool.reload(dataclasses.replace(self.template, modules=(spec,)))
+                await pool.reload(dataclasses.replace(pool.setup, modules=(spec,)))
             except WorkerStartError as error:
                 raise ModuleStartError(f"{spec.name}: {error}; the running workers go on serving") from None
         finally:

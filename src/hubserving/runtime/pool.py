@@ -57,6 +57,7 @@ class PoolSettings:
     queue_size: int  # requests waiting or running; beyond it, 503 at once
     first_index: int = 0  # worker numbers (in log file names) are first_index .. first_index + count - 1
     log_for: Callable[[int], LogSettings | None] = lambda index: None  # worker number -> its log file
+    device_of: Callable[[int], str] = lambda index: "cpu"  # worker number -> "cpu" or "gpu:<card>"
     on_restart: Callable[[], None] = lambda: None
     on_retry: Callable[[], None] = lambda: None
 
@@ -77,7 +78,9 @@ class WorkerPool:
         self.description: ModuleDescription | None = None
         self.depth = 0  # requests waiting or running
         self.ever_ready = False
+        self.started = False  # every first worker loaded: from then on a worker that dies is replaced
         self.stopping = False
+        self._turn = 0  # which of equally busy workers goes next
 
     # --- what the front reads
 
@@ -107,7 +110,9 @@ class WorkerPool:
     async def _spawn(self, index: int, setup: WorkerSetup) -> WorkerProcess:
         environment = self.settings.environment_for(index)
         setup = dataclasses.replace(setup, worker_index=index, log=self.settings.log_for(index))
-        return await spawn_worker(setup, environment, self._on_message, self._on_closed)
+        worker = await spawn_worker(setup, environment, self._on_message, self._on_closed)
+        worker.device = self.settings.device_of(index)
+        return worker
 
     async def start(self) -> None:
         for index in self._slots():
@@ -116,6 +121,7 @@ class WorkerPool:
     async def wait_ready(self) -> None:
         """Return when every worker is ready; raise WorkerStartError when one failed to load."""
         await _all_ready(list(self.workers.values()))
+        self.started = True
 
     async def reload(self, setup: WorkerSetup) -> None:
         """Start new workers with ``setup``; once all are ready, switch to them and drain the old ones.
@@ -225,32 +231,25 @@ class WorkerPool:
         self.leaving.discard(worker)
         code = worker.process.poll()
         if not worker.ready.done():
-            reason = (
-                worker.failure or f"the worker exited (code {code}) while loading {self.name}; see its log"
-            )
+            reason = worker.failure or f"the worker {ended(code)} while loading {self.name}; see its log"
             worker.ready.set_result(reason)
         calls = list(worker.in_flight.values())
         worker.in_flight.clear()
         for call in calls:
             self._retry_or_fail(call, worker)
-        if self.stopping or self.workers.get(worker.index) is not worker or not self.ever_ready:
-            return  # stopping, a leaving or failed-reload worker, or a start failure (reported by wait_ready)
-        if state is WorkerState.READY:
-            logger.error(
-                "%s: worker %d (pid %d) died (exit code %s); starting a new one",
-                self.name,
-                worker.index,
-                worker.pid,
-                code,
-            )
-        else:
-            logger.error(
-                "%s: worker %d (pid %d) exited while loading (exit code %s); starting a new one",
-                self.name,
-                worker.index,
-                worker.pid,
-                code,
-            )
+        if self.stopping or self.workers.get(worker.index) is not worker:
+            return  # stopping, or a leaving or failed-reload worker
+        if not self.started and state is not WorkerState.READY:
+            return  # a start that failed: wait_ready reports it, and nothing is started again
+        how = "died" if state is WorkerState.READY else "could not load the module"
+        logger.error(
+            "%s: worker %d (pid %d) %s (%s); starting a new one",
+            self.name,
+            worker.index,
+            worker.pid,
+            how,
+            (worker.failure or "").split("\n", 1)[0] or ended(code),
+        )
         asyncio.get_running_loop().create_task(self._replace(worker))
 
     def _retry_or_fail(self, call: Call, dead: WorkerProcess) -> None:
@@ -292,10 +291,13 @@ class WorkerPool:
     # --- requests
 
     def _choose(self) -> WorkerProcess | None:
-        """The least busy ready worker; a retiring one only while no other is ready."""
+        """The least busy ready worker, equals taking turns; a retiring one only while no other is ready."""
         ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
         ready = ready or [w for w in self.leaving if w.state is WorkerState.RETIRING]
-        return min(ready, key=lambda w: len(w.in_flight)) if ready else None
+        if not ready:
+            return None
+        self._turn = (self._turn + 1) % len(ready)
+        return min(ready[self._turn :] + ready[: self._turn], key=lambda w: len(w.in_flight))
 
     def _dispatch(self, call: Call) -> None:
         worker = self._choose()
@@ -404,6 +406,13 @@ async def _all_ready(workers: list[WorkerProcess]) -> None:
 def failure_reply(code: Code, message: str, request_id: int = 0) -> PredictReply:
     """An answer the pool gives itself, with the code's HTTP status."""
     return PredictReply(request_id, code.http_status, envelope.failure(code, message))
+
+
+def ended(code: int | None) -> str:
+    """How a worker process ended, as far as is known when its socket closes."""
+    if code is None:
+        return "exited"  # the socket closes just before the process ends
+    return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
 
 def restart_delay(quick_deaths: int) -> float:

@@ -8,6 +8,7 @@ long after the first arrives; the others run at once: each module waits only its
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -16,9 +17,10 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from typing import BinaryIO
 
+from hubserving.errors import HubServingError
+from hubserving.hub.errortrace import own_traceback
 from hubserving.logs import LogSettings, configure_logging
 from hubserving.module.loader import load_module
 from hubserving.runtime import wire
@@ -169,14 +171,41 @@ def run(fd: int) -> None:
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
     configure_logging(setup.log or LogSettings(None, ""))
-    try:
-        handlers = {spec.name: build_handler(spec, setup.use_gpu) for spec in setup.modules}
-    except Exception:
-        sock.sendall(wire.encode(WorkerFailed(os.getpid(), traceback.format_exc())))
-        sys.exit(1)
+    handlers: dict[str, ModuleHandler] = {}
+    for spec in setup.modules:
+        try:
+            handlers[spec.name] = build_handler(spec, setup.use_gpu)
+        except Exception as error:
+            report_failure(sock, spec, error)
+            sys.exit(1)
     worker = Worker(sock, stream, handlers, setup.memory_limit_mb)
-    worker.send(WorkerReady(os.getpid(), tuple(describe(h) for h in handlers.values())))
+    try:
+        worker.send(WorkerReady(os.getpid(), tuple(describe(h) for h in handlers.values())))
+    except OSError:  # the front gave up on the start (another worker failed) while this one loaded
+        sys.exit(0)
     worker.serve_forever()
+
+
+def load_failure(spec: ModuleSpec, error: Exception) -> str:
+    """Why ``spec`` could not load: one line, then the module's own traceback (not hubserving's frames)."""
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, HubServingError):
+        return text  # our own errors say what to do; their frames are ours
+    summary = f"{type(error).__name__}: {text.splitlines()[0]}"
+    trace = own_traceback(error, spec.directory)
+    return f"{summary}\n{trace}" if "\n" in trace else summary  # no frames: the summary says it all
+
+
+def report_failure(sock: socket.socket, spec: ModuleSpec, error: Exception) -> None:
+    """The cause, in this worker's log file and to the front; the front tells stderr, once for all
+    workers. Quiet when the front has already gone (another worker's failure ended the start)."""
+    message = load_failure(spec, error)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if not isinstance(h, logging.FileHandler)]:
+        root.removeHandler(handler)
+    logger.error("%s failed to load: %s", spec.name, message)
+    with contextlib.suppress(OSError):
+        sock.sendall(wire.encode(WorkerFailed(os.getpid(), message)))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ class WorkerProcess:
     failure: str | None = None
     quick_deaths: int = 0  # deaths in a row of this slot's workers, each soon after starting
     restarts: int = 0  # how many workers this slot had before this one
+    device: str = "cpu"  # "gpu:<card>" for a worker that sees one card
 
     @property
     def pid(self) -> int:
@@ -63,6 +64,7 @@ class WorkerProcess:
             "state": self.state.value,
             "restarts": self.restarts,
             "in_flight": len(self.in_flight),
+            "device": self.device,
         }
 
 

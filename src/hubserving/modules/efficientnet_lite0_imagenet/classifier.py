@@ -80,7 +80,9 @@ class Classifier:
         if use_gpu and not torch.cuda.is_available():
             raise RuntimeError(
                 "efficientnet_lite0_imagenet was asked to use a GPU but torch sees none "
-                f"(torch {torch.__version__}); start without --use_gpu"
+                f"(torch {torch.__version__}, a CPU build or no card); install torch with CUDA "
+                "(pip install torch --index-url https://download.pytorch.org/whl/cu126), "
+                'or keep this module on the CPU ("device": "cpu" in its config, or no --use_gpu)'
             )
         self._torch = torch
         self._device = "cuda" if use_gpu else "cpu"

@@ -47,7 +47,8 @@ def providers(onnxruntime: Any, use_gpu: bool) -> list[str]:
         return ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         raise RuntimeError(
-            "use_gpu was asked for but this onnxruntime has no CUDA provider (onnxruntime-gpu)"
+            "exported_model: use_gpu was asked for but this onnxruntime has no CUDA provider; install "
+            'onnxruntime-gpu in its place, or keep this module on the CPU ("device": "cpu" in its config)'
         )
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 

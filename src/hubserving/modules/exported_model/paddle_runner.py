@@ -44,7 +44,11 @@ def make_config(files: ModelFiles, num_threads: int, use_gpu: bool) -> Any:
         import paddle
 
         if not paddle.device.is_compiled_with_cuda():
-            raise RuntimeError("use_gpu was asked for but this paddlepaddle is a CPU build")
+            raise RuntimeError(
+                "exported_model: use_gpu was asked for but this paddlepaddle is a CPU build; install "
+                "paddlepaddle-gpu in its place, or keep this module on the CPU "
+                '("device": "cpu" in its config)'
+            )
         config.enable_use_gpu(256, 0)
     return config
 

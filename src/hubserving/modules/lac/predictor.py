@@ -49,8 +49,8 @@ def make_config(model_dir: Path, num_threads: int, use_gpu: bool) -> Any:
     if use_gpu:
         if not cuda_available():
             raise RuntimeError(
-                "lac was asked to use a GPU but this paddlepaddle is a CPU build; "
-                "install paddlepaddle-gpu or start without use_gpu"
+                "lac was asked to use a GPU but this paddlepaddle is a CPU build; install paddlepaddle-gpu "
+                'in its place, or keep lac on the CPU ("device": "cpu" in its config, or no --use_gpu)'
             )
         config.enable_use_gpu(500, 0)
     return config
