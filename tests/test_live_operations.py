@@ -166,6 +166,8 @@ def test_modules_are_loaded_and_unloaded_at_run_time(hub_home: Path) -> None:
         assert loaded.returncode == 0, loaded.stderr
         answer = server.post("senta_bilstm", {"texts": ["这家餐厅很好吃"]})
         assert answer.status_code == 200 and answer.json()["results"][0]["sentiment_key"] == "positive"
+        record = json.loads((hub_home / "conf" / f"serving_{port}.json").read_text())
+        assert any(name.startswith("senta_bilstm==") for name in record["module"])  # hub uninstall sees it
         index = server.client.post("/v2/repository/index").json()
         assert {entry["name"]: entry["state"] for entry in index} == {
             "echo": "READY",

@@ -203,6 +203,17 @@ async def run_server(
         loop.add_signal_handler(signum, on_signal)
     tasks: set[asyncio.Task[None]] = set()
     exit_code = 0
+
+    def write_pid_record() -> None:
+        """The record ``stop``, ``status`` and ``hub uninstall`` read: written when ready, and on changes."""
+        names = [str(module.source) for module in control.modules.values()]
+        token = state.control_token
+        write_record(home, PidRecord.for_this_process(names, config.port, config.host, started, token))
+
+    def on_module_event(module: str, event: str) -> None:
+        state.metrics.module_event(module, event)
+        write_pid_record()
+
     try:
         await predictor.start(module_plans(config, resolved))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
@@ -214,9 +225,8 @@ async def run_server(
             server.should_exit = True
             exit_code = 1
         elif waiting.done():
-            names = [str(m.source) for m in resolved]
-            record = PidRecord.for_this_process(names, config.port, config.host, started, state.control_token)
-            write_record(home, record)
+            write_pid_record()
+            control.on_event = on_module_event
             loop.add_signal_handler(signal.SIGHUP, lambda: tasks.add(loop.create_task(_reload_all(control))))
             if config.watch:
                 tasks.add(loop.create_task(watch_modules(control, stop_requested)))

@@ -35,7 +35,8 @@ def refuse_if_in_use(home: HubHome, label: str, force: bool) -> None:
     if not force:
         raise ModuleInUse(
             f"{label} is in use by the running server on {where}: stop it first "
-            f"(hub serving stop --port {users[0].port}), or add --force"
+            f"(hub serving stop --port {users[0].port}), unload it from a server started with --admin "
+            f"(hub serving unload --port {users[0].port} -m {label.split('==')[0]}), or add --force"
         )
     say_stderr(
         f"warning: {label} is in use by the running server on {where}; going ahead (--force). "
