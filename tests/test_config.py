@@ -160,7 +160,7 @@ def test_the_command_line_and_a_config_file_build_the_same_object(tmp_path: Path
         ),
         encoding="utf-8",
     )
-    flags = "-m lac==2.2.0 -p 9000 --use_multiprocess --workers 3 --timeout 30".split()
+    flags = ["-m", "lac==2.2.0", "-p", "9000", "--use_multiprocess", "--workers", "3", "--timeout", "30"]
     from_flags, _ = config_from_args(start_args(*flags))
     from_file, _ = config_from_args(start_args("-c", str(path)))
     assert from_file.config_file == path.resolve()  # a reload reads the modules' settings again

@@ -172,7 +172,7 @@ def test_a_bad_request_in_a_batch_fails_alone() -> None:
 
 
 def test_predict_args_of_the_wrong_type_fail_the_load() -> None:
-    with pytest.raises(ModuleLoadError, match="predict_args of typed: .*'top_k' must be int"):
+    with pytest.raises(ModuleLoadError, match=r"predict_args of typed: .*'top_k' must be int"):
         ModuleHandler("typed", load_module(TYPED, {}), {"top_k": "3"}, BatchPolicy(True, 32))
 
 

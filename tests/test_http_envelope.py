@@ -102,6 +102,43 @@ def test_an_unusable_request_id_is_replaced_by_a_new_one(client: InProcessClient
     assert len(made) == 32 and made != given_id and int(made, 16) >= 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        *(("GET", route) for route in INFO_ROUTES),
+        ("HEAD", "/health"),
+        ("GET", "/no/such/path"),
+        ("POST", "/health"),
+        ("DELETE", "/modules"),
+        ("GET", "/predict/echo"),
+    ],
+)
+def test_every_answer_carries_the_request_id(client: InProcessClient, method: str, path: str) -> None:
+    """Health checks, the page, metrics, 404s and 405s too: not only predictions."""
+    assert client.request(method, path, headers={"X-Request-ID": "trace-7"}).headers["x-request-id"] == "trace-7"
+    made = client.request(method, path).headers["x-request-id"]
+    assert len(made) == 32 and int(made, 16) >= 0
+
+
+def test_a_cors_preflight_carries_a_request_id_too() -> None:
+    with in_process({"cors": "https://app.example.com"}) as client:
+        answer = client.request(
+            "OPTIONS",
+            "/predict/echo",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "POST",
+                "X-Request-ID": "trace-8",
+            },
+        )
+    assert answer.status_code == 200 and answer.headers["x-request-id"] == "trace-8"
+    assert answer.headers.get_list("x-request-id") == ["trace-8"]
+
+
+def test_a_prediction_answer_has_one_request_id(client: InProcessClient) -> None:
+    assert len(client.predict({"texts": ["a"]}).headers.get_list("x-request-id")) == 1
+
+
 def test_each_request_without_an_id_gets_a_new_one(client: InProcessClient) -> None:
     ids = {client.predict({"texts": ["a"]}).headers["x-request-id"] for _ in range(5)}
     assert len(ids) == 5
@@ -147,7 +184,7 @@ def test_a_failure_inside_the_front_is_a_500_with_the_request_id_and_a_logged_tr
 # --- health, readiness, descriptions, metrics -------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/ready", "/v2/health/ready"])
+@pytest.mark.parametrize("path", ["/ready"])  # /v2/health/ready: tests/test_v2_http.py
 def test_ready_only_when_the_predictor_is(path: str) -> None:
     predictor = FakePredictor(ready=False, descriptions=())
     with in_process(predictor=predictor) as client:

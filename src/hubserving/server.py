@@ -87,6 +87,8 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
         f"  {m.label}  ->  POST {base}/predict/{m.config.name}  ({_workers(m.plan(config))})"
         for m in resolved
     ]
+    if config.grpc_port is not None:
+        lines.append(f"  gRPC (Open Inference Protocol): {shown_host}:{config.grpc_port}")
     lines += [f"Page: {base}/   Stop: {_stop_hint(config.port)}"]
     print("\n".join(lines), file=out, flush=True)
 
@@ -214,7 +216,12 @@ async def run_server(
         state.metrics.module_event(module, event)
         write_pid_record()
 
+    grpc_server = None
     try:
+        if config.grpc_port is not None:
+            from hubserving.v2.grpc_server import start_grpc
+
+            grpc_server = await start_grpc(state)
         await predictor.start(module_plans(config, resolved))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(predictor.wait_ready())
@@ -239,6 +246,10 @@ async def run_server(
         stop_requested.set()
         for task in tasks:
             task.cancel()
+        if grpc_server is not None:
+            from hubserving.v2.grpc_server import stop_grpc
+
+            await stop_grpc(grpc_server, GRACEFUL_SHUTDOWN_S)
         if state.access_log is not None:
             state.access_log.close()
         await predictor.stop()

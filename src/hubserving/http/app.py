@@ -11,9 +11,11 @@ from starlette.types import ASGIApp
 
 from hubserving.http import auth, info, page
 from hubserving.http.admin import admin_routes
-from hubserving.http.asgi import Receive, Scope, Send, request_id
+from hubserving.http.asgi import Message, Receive, Scope, Send, request_id
 from hubserving.http.predict import PREFIX, predict, predicted_module, wrong_method
 from hubserving.http.state import ServingState
+from hubserving.v2.http import infer_asgi, infer_target, v2_routes
+from hubserving.v2.openapi import openapi_routes
 
 
 class HubApp:
@@ -32,6 +34,8 @@ class HubApp:
             await self.refuse(scope, send)
         elif scope["path"].startswith(PREFIX):
             await (predict if scope["method"] == "POST" else wrong_method)(self.state, scope, receive, send)
+        elif scope["method"] == "POST" and (target := infer_target(scope["path"])) is not None:
+            await infer_asgi(self.state, scope, receive, send, *target)
         else:
             await self.routes(scope, receive, send)
 
@@ -43,6 +47,28 @@ class HubApp:
         self.state.observe(scope, status, time.perf_counter() - started, rid, predicted_module(scope))
 
 
+class RequestIdHeader:
+    """Every HTTP answer carries ``X-Request-ID``: the one its handler set (``/predict`` logs it), else
+    the client's or a new one (health checks, the page, ``/metrics``, 404s, 405s, CORS preflights)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers") or []
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    message["headers"] = [*headers, (b"x-request-id", request_id(scope))]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 def info_routes() -> list[BaseRoute]:
     return [
         *page.page_routes(),
@@ -50,8 +76,8 @@ def info_routes() -> list[BaseRoute]:
         Route("/metrics", info.metrics, methods=["GET"]),
         Route("/health", info.health, methods=["GET"]),
         Route("/ready", info.ready, methods=["GET"]),
-        Route("/v2/health/live", info.health, methods=["GET"]),
-        Route("/v2/health/ready", info.ready, methods=["GET"]),
+        *v2_routes(),
+        *openapi_routes(),
         *admin_routes(),
     ]
 
@@ -69,4 +95,4 @@ def create_app(state: ServingState) -> ASGIApp:
             expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         )
-    return app
+    return RequestIdHeader(app)

@@ -24,6 +24,10 @@ PROTO_DTYPES = {
     "FP16": "float16", "FP32": "float32", "FP64": "float64", "BF16": "bfloat16",
     "INT8": "int8", "UINT8": "uint8", "INT16": "int16", "INT32": "int32", "INT64": "int64", "BOOL": "bool",
 }  # fmt: skip
+# Outputs that old ProgramDescs declare FP32 though the op always writes integers (LAC's CRF path), by
+# (op type, output parameter); ops that pass their input's dtype on (save_inference_model's scale).
+INTEGER_OUTPUTS = {("crf_decoding", "ViterbiPath"): "int64", ("viterbi_decode", "Path"): "int64"}
+PASS_THROUGH_OPS = {"scale", "assign"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def read_program_desc(path: Path) -> ProgramSignature:
     inputs: dict[str, TensorSpec] = {}
     outputs: dict[str, TensorSpec] = {}
     lod_inputs: set[str] = set()
+    producers = {arg: (op, out.parameter) for op in block.ops for out in op.outputs for arg in out.arguments}
     for op in block.ops:
         if op.type == "feed":
             name = op.outputs[0].arguments[0]
@@ -96,8 +101,22 @@ def read_program_desc(path: Path) -> ProgramSignature:
                 lod_inputs.add(name)
         elif op.type == "fetch":
             name = op.inputs[0].arguments[0]
-            outputs[name] = spec(name)[0]
+            declared = spec(name)[0]
+            dtype = integer_output(name, producers) or declared.dtype
+            outputs[name] = TensorSpec(name, declared.shape, dtype)
     return ProgramSignature(inputs, outputs, frozenset(lod_inputs))
+
+
+def integer_output(name: str, producers: Mapping[str, tuple[Any, str]]) -> str | None:
+    """The integer dtype of a variable written by an op of ``INTEGER_OUTPUTS`` (through pass-through
+    ops), whatever the ProgramDesc declares; None for any other variable."""
+    producer = producers.get(name)
+    for _ in range(len(producers)):  # a bound: a malformed program may loop
+        if producer is None or producer[0].type not in PASS_THROUGH_OPS:
+            break
+        sources = [arg for slot in producer[0].inputs if slot.parameter == "X" for arg in slot.arguments]
+        producer = producers.get(sources[0]) if sources else None
+    return INTEGER_OUTPUTS.get((producer[0].type, producer[1])) if producer is not None else None
 
 
 def read_signature(program: Path) -> ProgramSignature | None:
