@@ -136,9 +136,8 @@ def measure(name: str, args: list[str], seconds: float, soak_s: float, notes: li
         cells = [load(url, name, 1, seconds), load(url, name, 64, seconds)]
         if soak_s:
             load(url, name, 64, soak_s)
-            notes.append(
-                f"  GPU memory (MiB): warm {memory_warm}; after {soak_s:.0f} s more at c=64: {gpu_memory_mb()}"
-            )
+            after = gpu_memory_mb()
+            notes.append(f"  GPU memory (MiB): warm {memory_warm}; after {soak_s:.0f} s at c=64: {after}")
         return cells
 
 
