@@ -1,35 +1,42 @@
-"""Chaos soak: worker processes die under load, and no request is lost or answered wrongly.
+"""Chaos soak: workers die, modules reload, abusive requests arrive, and no request is lost or wrong.
 
-    python bench/chaos.py --duration 120 --workers 2        # the full soak
-    python bench/chaos.py --duration 20                      # a quick look
+    python bench/chaos.py --duration 120 --workers 2                       # kill: the classic soak
+    python bench/chaos.py --mode pools --duration 600 --workers 2          # per-module pools + reloads
+    python bench/chaos.py --mode abuse --duration 120 --workers 2          # lac under hostile input
 
-Starts `hub serving start -m echo --use_multiprocess --workers N --timeout T` (the test module, in a
-temporary HUB_HOME, on a free port of 127.0.0.1), drives it with `--clients` threads that each post
-`{"texts": [<unique id>]}` for `--duration` seconds, and meanwhile SIGKILLs a random worker every
-`--kill-every` seconds and now and then posts `"crash": true` (the worker exits) or a `"sleep_s"` past
-the timeout. Every request must be answered (a killed worker's requests get 503/"119", a slow one
-504/"118"); a 200 must echo its own id. Exits 1 when a request was lost or answered with another's
-result, or when the server is not ready again at the end. Not part of the test suite.
+Every mode starts `hub serving start -c config.json` in a temporary HUB_HOME on a free port of
+127.0.0.1 and stops it (and every process it started) by pid at the end. Not part of the test suite.
+
+kill (default): `echo` on `--workers` workers, driven by `--clients` threads that each post
+`{"texts": [<unique id>]}`; a random worker is SIGKILLed every `--kill-every` s, and now and then a
+request posts `"crash": true` (its worker exits) or a `"sleep_s"` past the timeout. Every request must
+be answered; a 200 must echo its own id. Exits 1 when a request was lost or answered with another's
+result, or when the server is not ready again at the end.
+
+pools: per-module worker pools: `echo` with `--workers` workers takes the clients' traffic, and
+`other` (a folder copy of the echo module, its answers prefixed `other-`) with one worker takes a
+trickle of its own. The kills and crash/sleep requests of `kill`, plus `hub serving reload -p PORT`
+every `--reload-every` s. Non-200 answers are split into the deliberate ones (crash: 119 once it has
+killed two workers; sleep: 504; echo requests queued behind a sleeping call: 504) and the rest
+(target 0). Exits 1 on a lost or wrong answer, a failed reload, any other non-200 answer, or worker
+processes the server no longer knows about at the end.
+
+abuse: see bench/chaos_abuse.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
-import os
 import random
+import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,30 +44,49 @@ from typing import Any
 
 import httpx
 import psutil
+from chaos_server import READY_TIMEOUT_S, TEST_MODULES, Server, percentile, running_server, scratch_home
 
-ROOT = Path(__file__).resolve().parent.parent
-TEST_MODULES = ROOT / "tests" / "fixtures" / "modules"
-READY_TIMEOUT_S = 120.0
-STOP_GRACE_S = 15.0
 OUTAGE_GAP_S = 0.25  # no correct answer for this long, with 16 busy clients: no worker could serve
+OTHER_PREFIX = "other-"  # the `other` module's init_args prefix: its answers cannot pass for echo's
+OTHER_EVERY_S = 0.05  # the trickle to `other`
+SETTLE_S = 30.0  # at the end, how long draining workers may take to exit
+RELOAD_LIMIT_S = 300.0
+
+# Non-200 answers the soak provokes on purpose: (kind, HTTP status, envelope status) -> why.
+DELIBERATE = {
+    ("crash", 503, "119"): "crash: killed two workers, answered 119",
+    ("sleep", 504, "118"): "sleep: past the timeout",
+    ("echo", 504, "118"): "echo: queued behind a sleeping call, timed out",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
     """One soak, from the command line."""
 
+    mode: str
     duration_s: float
     workers: int
     clients: int
     timeout_s: float
     kill_every_s: float
     special_every_s: float
+    reload_every_s: float
     seed: int
+    keep_log: Path | None = None
 
     @property
     def client_timeout_s(self) -> float:
         """Long past anything the server may take: waiting longer than this counts as lost."""
         return 2 * self.timeout_s + 10
+
+    @property
+    def pools(self) -> bool:
+        return self.mode == "pools"
+
+    @property
+    def expected_workers(self) -> int:
+        return self.workers + 1 if self.pools else self.workers
 
 
 @dataclass
@@ -74,6 +100,15 @@ class KindCounts:
     lost: int = 0
 
 
+@dataclass(frozen=True)
+class Reload:
+    """One `hub serving reload` run."""
+
+    exit_code: int
+    duration_s: float
+    output: str
+
+
 @dataclass
 class Tally:
     """Every request's outcome, shared by the client threads."""
@@ -82,7 +117,9 @@ class Tally:
     statuses: Counter[tuple[str, int, str]] = field(default_factory=Counter)
     lost_reasons: Counter[str] = field(default_factory=Counter)
     wrong_examples: list[str] = field(default_factory=list)
+    unexpected_examples: list[str] = field(default_factory=list)
     latencies_s: list[float] = field(default_factory=list)
+    reloads: list[Reload] = field(default_factory=list)
     kills: int = 0
     last_success_s: float = field(default_factory=time.monotonic)
     longest_gap_s: float = 0.0
@@ -91,6 +128,12 @@ class Tally:
 
     def counts(self, kind: str) -> KindCounts:
         return self.kinds.setdefault(kind, KindCounts())
+
+    def unexpected(self) -> Counter[tuple[str, int, str]]:
+        """Non-200 answers that the soak did not provoke on purpose."""
+        return Counter(
+            {key: n for key, n in self.statuses.items() if key[1] != 200 and key not in DELIBERATE}
+        )
 
 
 @dataclass(frozen=True)
@@ -114,104 +157,53 @@ def record(tally: Tally, outcome: Outcome) -> None:
             tally.lost_reasons[outcome.detail] += 1
             return
         counts.answered += 1
-        tally.statuses[(outcome.kind, outcome.http_status, outcome.envelope_status)] += 1
+        key = (outcome.kind, outcome.http_status, outcome.envelope_status)
+        tally.statuses[key] += 1
+        if outcome.http_status != 200 and key not in DELIBERATE and len(tally.unexpected_examples) < 5:
+            tally.unexpected_examples.append(outcome.detail)
         if outcome.kind == "echo":
             tally.latencies_s.append(outcome.latency_s)
         if outcome.http_status == 200 and outcome.correct:
             counts.correct += 1
-            now = time.monotonic()
-            gap_s = now - tally.last_success_s
-            tally.longest_gap_s = max(tally.longest_gap_s, gap_s)
-            tally.outage_s += gap_s if gap_s > OUTAGE_GAP_S else 0.0
-            tally.last_success_s = now
+            if outcome.kind == "echo":
+                note_success(tally)
         elif outcome.http_status == 200:
             counts.wrong += 1
             if len(tally.wrong_examples) < 5:
                 tally.wrong_examples.append(outcome.detail)
 
 
-# --- the server ------------------------------------------------------------------------------
+def note_success(tally: Tally) -> None:
+    """Track the stretches without a correct echo answer (called with the lock held)."""
+    now = time.monotonic()
+    gap_s = now - tally.last_success_s
+    tally.longest_gap_s = max(tally.longest_gap_s, gap_s)
+    tally.outage_s += gap_s if gap_s > OUTAGE_GAP_S else 0.0
+    tally.last_success_s = now
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """`hub serving start` in a subprocess, its output in a log file; `stop()` ends the whole tree."""
-
-    def __init__(self, settings: Settings, home: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / "server.log"
-        command = [
-            *(sys.executable, "-m", "hubserving", "serving", "start", "-m", "echo"),
-            *("--host", "127.0.0.1", "-p", str(self.port), "--timeout", f"{settings.timeout_s:g}"),
-            *("--use_multiprocess", "--workers", str(settings.workers)),
-        ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env={**os.environ, "HUB_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def workers(self) -> list[psutil.Process]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            return psutil.Process(self.process.pid).children()
-        return []
-
-    def wait_ready(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.process.poll() is None:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/ready", timeout=5).status_code == 200:
-                    return True
-            time.sleep(0.1)
-        return False
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL whatever of the tree is left after a grace period."""
-        with contextlib.suppress(psutil.NoSuchProcess):
-            family = [psutil.Process(self.process.pid)]
-            family += family[0].children(recursive=True)
-            self.process.send_signal(signal.SIGTERM)
-            _, alive = psutil.wait_procs(family, timeout=STOP_GRACE_S)
-            for process in alive:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=STOP_GRACE_S)
-
-
-@contextlib.contextmanager
-def running_server(settings: Settings) -> Iterator[Server]:
-    """A ready server in a temporary HUB_HOME; always stopped, its home always removed."""
-    home = Path(tempfile.mkdtemp(prefix="hubserving-chaos-"))
-    try:
-        shutil.copytree(TEST_MODULES, home / "modules")
-        server = Server(settings, home)
-        try:
-            if not server.wait_ready(READY_TIMEOUT_S):
-                raise RuntimeError(f"the server did not become ready:\n{server.log_tail()}")
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+def server_config(settings: Settings, home: Path) -> dict[str, Any]:
+    """kill: `-m echo --use_multiprocess --workers N`; pools: echo and `other`, each its own pool."""
+    common = {"use_multiprocess": True, "timeout": settings.timeout_s}
+    if not settings.pools:
+        return {"modules_info": {"echo": {}}, "workers": settings.workers, **common}
+    other = home / "other_echo"
+    shutil.copytree(TEST_MODULES / "echo", other)
+    modules = {
+        "echo": {"workers": settings.workers},
+        "other": {"init_args": {"directory": str(other), "prefix": OTHER_PREFIX}, "workers": 1},
+    }
+    return {"modules_info": modules, **common}
 
 
 # --- the load --------------------------------------------------------------------------------
 
 
-def post(client: httpx.Client, kind: str, body: dict[str, Any], expected_text: str) -> Outcome:
+def post(client: httpx.Client, kind: str, module: str, body: dict[str, Any], expected: str) -> Outcome:
     """One request, classified: answered (and correct?) or lost."""
     started = time.monotonic()
     try:
-        response = client.post("/predict/echo", json=body)
+        response = client.post(f"/predict/{module}", json=body)
     except httpx.TransportError as error:
         return Outcome(kind, None, "", False, time.monotonic() - started, type(error).__name__)
     elapsed_s = time.monotonic() - started
@@ -220,19 +212,29 @@ def post(client: httpx.Client, kind: str, body: dict[str, Any], expected_text: s
     except ValueError:
         return Outcome(kind, response.status_code, "not JSON", False, elapsed_s, response.text[:200])
     results = envelope.get("results")
-    correct = isinstance(results, list) and [r.get("text") for r in results] == [expected_text]
-    detail = f"sent {expected_text!r}, got {response.text[:200]}"
+    correct = isinstance(results, list) and [r.get("text") for r in results] == [expected]
+    detail = f"{kind}: sent {body['texts']!r}, got HTTP {response.status_code} {response.text[:300]}"
     return Outcome(kind, response.status_code, str(envelope.get("status")), correct, elapsed_s, detail)
 
 
 def client_loop(server: Server, settings: Settings, tally: Tally, index: int, stop: threading.Event) -> None:
-    """Post unique ids back to back until told to stop."""
+    """Post unique ids to echo back to back until told to stop."""
     with httpx.Client(base_url=server.url, timeout=settings.client_timeout_s) as client:
         for sequence in itertools.count():
             if stop.is_set():
                 return
             text = f"client{index}-{sequence}"
-            record(tally, post(client, "echo", {"texts": [text]}, text))
+            record(tally, post(client, "echo", "echo", {"texts": [text]}, text))
+
+
+def other_loop(server: Server, settings: Settings, tally: Tally, stop: threading.Event) -> None:
+    """A trickle of unique ids to the `other` module, whose answers carry its prefix."""
+    with httpx.Client(base_url=server.url, timeout=settings.client_timeout_s) as client:
+        for sequence in itertools.count():
+            if stop.wait(OTHER_EVERY_S):
+                return
+            text = f"other{sequence}"
+            record(tally, post(client, "other", "other", {"texts": [text]}, OTHER_PREFIX + text))
 
 
 def special_request(server: Server, settings: Settings, tally: Tally, kind: str, number: int) -> None:
@@ -240,16 +242,18 @@ def special_request(server: Server, settings: Settings, tally: Tally, kind: str,
     text = f"{kind}-{number}"
     extra: dict[str, Any] = {"crash": True} if kind == "crash" else {"sleep_s": settings.timeout_s + 1}
     with httpx.Client(base_url=server.url, timeout=settings.client_timeout_s) as client:
-        record(tally, post(client, kind, {"texts": [text], **extra}, text))
+        record(tally, post(client, kind, "echo", {"texts": [text], **extra}, text))
 
 
 def kill_a_worker(server: Server, tally: Tally, rng: random.Random) -> None:
     workers = server.workers()
     if workers:
-        with contextlib.suppress(psutil.NoSuchProcess):
+        try:
             rng.choice(workers).send_signal(signal.SIGKILL)
-            with tally.lock:
-                tally.kills += 1
+        except psutil.NoSuchProcess:
+            return
+        with tally.lock:
+            tally.kills += 1
 
 
 def chaos_loop(server: Server, settings: Settings, tally: Tally, stop: threading.Event) -> None:
@@ -270,6 +274,16 @@ def chaos_loop(server: Server, settings: Settings, tally: Tally, stop: threading
                 next_special = now + settings.special_every_s * rng.uniform(0.5, 1.5)
 
 
+def reload_loop(server: Server, settings: Settings, tally: Tally, stop: threading.Event) -> None:
+    """`hub serving reload -p PORT` every ``reload_every_s``, as an operator would run it."""
+    while not stop.wait(settings.reload_every_s):
+        started = time.monotonic()
+        done = server.hub("serving", "reload", "-p", str(server.port), timeout_s=RELOAD_LIMIT_S)
+        output = (done.stdout + done.stderr).strip()
+        with tally.lock:
+            tally.reloads.append(Reload(done.returncode, time.monotonic() - started, output))
+
+
 def soak(server: Server, settings: Settings) -> Tally:
     """Run the clients and the chaos for the duration; return once every request has its outcome."""
     tally = Tally()
@@ -279,6 +293,9 @@ def soak(server: Server, settings: Settings) -> Tally:
         for index in range(settings.clients)
     ]
     threads.append(threading.Thread(target=chaos_loop, args=(server, settings, tally, stop)))
+    if settings.pools:
+        threads.append(threading.Thread(target=other_loop, args=(server, settings, tally, stop)))
+        threads.append(threading.Thread(target=reload_loop, args=(server, settings, tally, stop)))
     for thread in threads:
         thread.start()
     try:
@@ -290,82 +307,195 @@ def soak(server: Server, settings: Settings) -> Tally:
     return tally
 
 
+@dataclass(frozen=True)
+class EndState:
+    """The server after the soak: ready again, and its worker processes against what it reports."""
+
+    ready: bool
+    processes: int  # the server's child processes, as the OS sees them
+    known: int  # worker processes the server reports (`GET /ready`'s "workers")
+
+
+def end_state(server: Server, settings: Settings) -> EndState:
+    """Wait for the server to be ready and for draining workers to leave (up to SETTLE_S)."""
+    ready = server.wait_ready(READY_TIMEOUT_S)
+    deadline = time.monotonic() + SETTLE_S
+    processes = known = -1
+    while time.monotonic() < deadline:
+        processes = len(server.workers())
+        try:
+            known = int(httpx.get(f"{server.url}/ready", timeout=5).json()["workers"])
+        except (httpx.HTTPError, ValueError, KeyError):
+            known = -1
+        if processes == known == settings.expected_workers:
+            break
+        time.sleep(0.5)
+    return EndState(ready, processes, known)
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
-def report(tally: Tally, settings: Settings, elapsed_s: float, ready_after: bool) -> str:
-    lines = [
-        f"chaos soak: {elapsed_s:.0f} s, {settings.workers} workers, {settings.clients} clients, "
-        f"server --timeout {settings.timeout_s:g} s, {tally.kills} workers SIGKILLed",
-        "",
-        f"{'kind':<6} {'sent':>8} {'answered':>9} {'correct':>8} {'wrong':>6} {'lost':>5}",
-    ]
+def counts_table(tally: Tally) -> list[str]:
+    lines = [f"{'kind':<6} {'sent':>8} {'answered':>9} {'correct':>8} {'wrong':>6} {'lost':>5}"]
     for kind, counts in sorted(tally.kinds.items()):
         lines.append(
             f"{kind:<6} {counts.sent:>8} {counts.answered:>9} {counts.correct:>8} "
             f"{counts.wrong:>6} {counts.lost:>5}"
         )
-    lines += ["", f"{'kind':<6} {'HTTP':>5} {'status':>7} {'count':>8}"]
-    for (kind, http_status, status), count in sorted(tally.statuses.items()):
-        lines.append(f"{kind:<6} {http_status:>5} {status:>7} {count:>8}")
-    if tally.latencies_s:
-        ordered = sorted(tally.latencies_s)
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-        lines += [
-            "",
-            f"echo latency: p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-            f"max {ordered[-1] * 1000:.0f} ms",
-            f"time without a 200 (gaps over {OUTAGE_GAP_S:g} s): {tally.outage_s:.1f} s in all, "
-            f"longest {tally.longest_gap_s:.1f} s",
-        ]
+    return lines
+
+
+def status_table(tally: Tally) -> list[str]:
+    lines = [f"{'kind':<6} {'HTTP':>5} {'status':>7} {'count':>8}  verdict"]
+    for key, count in sorted(tally.statuses.items()):
+        kind, http_status, status = key
+        verdict = "" if http_status == 200 else DELIBERATE.get(key, "NOT DELIBERATE")
+        lines.append(f"{kind:<6} {http_status:>5} {status:>7} {count:>8}  {verdict}")
+    deliberate = sum(n for key, n in tally.statuses.items() if key in DELIBERATE)
+    unexpected = sum(tally.unexpected().values())
+    lines += ["", f"non-200 answers: {deliberate} deliberate, {unexpected} other (target 0)"]
+    return lines + [f"  other: {example}" for example in tally.unexpected_examples]
+
+
+def latency_lines(tally: Tally) -> list[str]:
+    if not tally.latencies_s:
+        return []
+    ordered = sorted(tally.latencies_s)
+    return [
+        f"echo latency: p50 {statistics.median(ordered) * 1000:.1f} ms, "
+        f"p99 {percentile(ordered, 0.99) * 1000:.1f} ms, max {ordered[-1] * 1000:.0f} ms",
+        f"time without a 200 (gaps over {OUTAGE_GAP_S:g} s): {tally.outage_s:.1f} s in all, "
+        f"longest {tally.longest_gap_s:.1f} s",
+    ]
+
+
+def reload_lines(tally: Tally) -> list[str]:
+    if not tally.reloads:
+        return []
+    failed = [r for r in tally.reloads if r.exit_code != 0]
+    seconds = sorted(r.duration_s for r in tally.reloads)
+    lines = [
+        f"reloads (hub serving reload -p PORT): {len(tally.reloads) - len(failed)} done, "
+        f"{len(failed)} failed; took {seconds[0]:.1f} / {statistics.median(seconds):.1f} / "
+        f"{seconds[-1]:.1f} s (min / median / max)"
+    ]
+    return lines + [f"  failed (exit {r.exit_code}): {r.output[-300:]}" for r in failed[:5]]
+
+
+# The pool's log lines (their wording has changed before: the summary counts what it can match).
+DEATH = re.compile(r"worker \d+ \(pid \d+\) (?:died|exited while loading|could not load the module) \((.*)\)")
+WEDGED = re.compile(r"worker \d+ \(pid (\d+)\) answered nothing for")
+
+
+def log_lines(log: str) -> list[str]:
+    """What the server's log says about its workers: deaths by how they ended, wedge kills, retries."""
+    deaths = Counter(reason.removesuffix("; starting a new one") for reason in DEATH.findall(log))
+    shown = ", ".join(f"{reason}: {n}" for reason, n in deaths.most_common())
+    return [
+        f"server log: {sum(deaths.values())} workers replaced ({shown}); "
+        f"{len(set(WEDGED.findall(log)))} killed as wedged behind a sleeping call; "
+        f"{log.count('when it died; sending it again')} requests sent again; "
+        f"{log.count('it is the likely cause: answering 119')} answered 119"
+    ]
+
+
+def report(tally: Tally, settings: Settings, elapsed_s: float, end: EndState, log: str) -> str:
+    modules = f"echo x{settings.workers} + other x1" if settings.pools else f"echo x{settings.workers}"
+    reloads = f", reload every {settings.reload_every_s:g} s" if settings.pools else ""
+    lines = [
+        f"chaos soak ({settings.mode}): {elapsed_s:.0f} s, workers {modules}, {settings.clients} clients, "
+        f"server --timeout {settings.timeout_s:g} s, {tally.kills} workers SIGKILLed{reloads}",
+        "",
+        *counts_table(tally),
+        "",
+        *status_table(tally),
+        "",
+        *latency_lines(tally),
+        *reload_lines(tally),
+        *log_lines(log),
+    ]
     lines += [f"lost: {dict(tally.lost_reasons)}"] if tally.lost_reasons else []
     lines += [f"wrong: {example}" for example in tally.wrong_examples]
-    lines.append(f"server ready again at the end: {'yes' if ready_after else 'NO'}")
+    lines.append(
+        f"worker processes at the end: {end.processes} running, {end.known} known to the server "
+        f"(expected {settings.expected_workers})"
+    )
+    lines.append(f"server ready again at the end: {'yes' if end.ready else 'NO'}")
     return "\n".join(lines)
 
 
-def failed(tally: Tally, ready_after: bool) -> bool:
-    counts = tally.kinds.values()
-    return not ready_after or any(c.wrong or c.lost for c in counts)
+def failed(tally: Tally, settings: Settings, end: EndState) -> bool:
+    if not end.ready or any(c.wrong or c.lost for c in tally.kinds.values()):
+        return True
+    if not settings.pools:
+        return False
+    leaked = end.processes != end.known
+    return leaked or any(r.exit_code != 0 for r in tally.reloads) or bool(tally.unexpected())
 
 
-def parse(argv: list[str] | None) -> Settings:
+def parse_mode(argv: list[str] | None) -> tuple[str, list[str]]:
+    """The mode, and the arguments without it (for the abuse mode's own parser)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--mode", choices=("kill", "pools", "abuse"), default="kill")
+    known, rest = parser.parse_known_args(argv)
+    return known.mode, rest
+
+
+def parse_soak(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--mode", choices=("kill", "pools", "abuse"), default="kill", help="(default kill)")
     parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="echo's worker processes (default 2)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--timeout", type=float, default=2, help="the server's --timeout (default 2)")
     parser.add_argument("--kill-every", type=float, default=4, help="seconds between SIGKILLs (default 4)")
     parser.add_argument(
         "--special-every", type=float, default=5, help="seconds between crash/sleep requests (default 5)"
     )
+    parser.add_argument(
+        "--reload-every", type=float, default=30, help="pools: seconds between reloads (default 30)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed for the chaos (default 0)")
+    parser.add_argument("--keep-log", type=Path, default=None, help="copy the server's log here at the end")
     args = parser.parse_args(argv)
     return Settings(
+        args.mode,
         args.duration,
         args.workers,
         args.clients,
         args.timeout,
         args.kill_every,
         args.special_every,
+        args.reload_every,
         args.seed,
+        args.keep_log,
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = parse(argv)
-    with running_server(settings) as server:
+def run_soak(settings: Settings) -> int:
+    with scratch_home() as home, running_server(home, server_config(settings, home)) as server:
         started = time.monotonic()
         tally = soak(server, settings)
         elapsed_s = time.monotonic() - started
-        ready_after = server.wait_ready(READY_TIMEOUT_S)
-        print(report(tally, settings, elapsed_s, ready_after))
-        if failed(tally, ready_after):
-            print(f"\nFAILED; the server's log ends:\n{server.log_tail()}")
+        end = end_state(server, settings)
+        print(report(tally, settings, elapsed_s, end, server.log_text()))
+        server.keep_log(settings.keep_log)
+        if failed(tally, settings, end):
+            print(f"\nFAILED; the server's log (access lines left out) ends:\n{server.log_tail()}")
             return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    mode, rest = parse_mode(argv)
+    if mode == "abuse":
+        import chaos_abuse
+
+        return chaos_abuse.main(rest)
+    return run_soak(parse_soak(argv))
 
 
 if __name__ == "__main__":
