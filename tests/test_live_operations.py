@@ -199,3 +199,51 @@ def test_reload_flag_reloads_a_module_when_its_files_change(tmp_path: Path, hub_
         shutil.copy(folder / "module.py", tmp_path / "backup.py")
         copy_module(tmp_path, "new:")
         wait_until(lambda: server.post("mine", {"texts": ["a"]}).json()["results"][0]["text"] == "new:a", 120)
+
+
+def test_only_the_request_that_kills_workers_is_blamed(hub_home: Path) -> None:
+    """A crash takes its worker down with the requests queued behind it: they are sent again one by one,
+    so only the crash, which kills the next worker too while alone on it, is answered 119."""
+    port = free_port()
+    with ServerProcess(["-m", "echo", "-p", str(port), "--timeout", "30"], hub_home, port) as server:
+        answers: dict[str, httpx.Response] = {}
+
+        def post(name: str, body: dict[str, object]) -> None:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                answers[name] = client.post("/predict/echo", json={"texts": [name], **body})
+
+        threads = [
+            threading.Thread(target=post, args=("slow", {"sleep_s": 1.0})),
+            threading.Thread(target=post, args=("crash", {"crash": True})),
+            threading.Thread(target=post, args=("bystander", {})),
+        ]
+        for thread in threads:
+            thread.start()
+            wait_until(lambda: b"queue_depth" in server.client.get("/metrics").content, 5)
+            time.sleep(0.1)  # in this order on the worker: the first is running, the others queue behind it
+        for thread in threads:
+            thread.join(timeout=90)
+        assert answers["slow"].status_code == 200, answers["slow"].text
+        assert answers["bystander"].status_code == 200, answers["bystander"].text
+        assert answers["crash"].status_code == 503 and answers["crash"].json()["status"] == "119"
+        assert "two worker processes died while running this request" in answers["crash"].json()["msg"]
+
+
+def test_a_reload_survives_a_new_worker_killed_while_it_loads(hub_home: Path) -> None:
+    port = free_port()
+    with ServerProcess(["-m", "echo", "-p", str(port)], hub_home, port) as server:
+        front = psutil.Process(server.process.pid)
+        before = {child.pid for child in front.children()}
+        reload = threading.Thread(
+            target=lambda: answers.append(run_hub(["serving", "reload", "-p", str(port)], hub_home, 120))
+        )
+        answers: list = []
+        reload.start()
+        wait_until(lambda: {c.pid for c in front.children()} - before != set(), 30, "a new worker")
+        for pid in {c.pid for c in front.children()} - before:
+            psutil.Process(pid).kill()
+        reload.join(timeout=120)
+        assert answers[0].returncode == 0, answers[0].stderr
+        assert server.post("echo", {"texts": ["a"]}).status_code == 200
+        live = lambda: [c for c in front.children() if c.status() != psutil.STATUS_ZOMBIE]  # noqa: E731
+        wait_until(lambda: len(live()) == 1, 30, "the old worker to end")

@@ -118,7 +118,7 @@ class ServerConfig:
             per_card = "one worker" if self.workers_per_gpu == 1 else f"{self.workers_per_gpu} workers"
             return f"GPU, cards {','.join(map(str, self.gpu))}, {per_card} per card"
         if self.use_multiprocess:
-            return f"multiprocess, {self.workers} workers"
+            return f"multiprocess, {self.workers} workers a module unless its config says"
         return "single process"
 
 

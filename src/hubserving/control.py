@@ -65,6 +65,7 @@ class ServerControl:
                 resolved = resolve_module(self._fresh_config(name), module_catalog(self.home), self.home)
                 await self.predictor.reload(resolved.spec())
             except HubServingError as error:
+                logger.error("%s: the reload failed: %s", name, error)
                 failures.append(f"{name}: {error}")
                 continue
             self.modules[name] = resolved

@@ -167,7 +167,7 @@ class LocalPredictor:
             try:
                 await pool.reload(dataclasses.replace(pool.setup, modules=(spec,)))
             except WorkerStartError as error:
-                raise ModuleStartError(f"{spec.name}: {error}; the running workers go on serving") from None
+                raise ModuleStartError(f"{error}; the running workers go on serving") from None
         finally:
             self._changing.discard(spec.name)
 

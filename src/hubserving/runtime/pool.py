@@ -40,7 +40,7 @@ logger = logging.getLogger("hubserving.pool")
 
 RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 HEALTHY_AFTER_S = 1.0  # a worker that was ready this long before dying is replaced at once
-MAX_ATTEMPTS = 2  # a request is sent to at most this many workers
+LOAD_ATTEMPTS = 3  # a new worker killed while it loads (not failing on its own) is started again
 
 
 class WorkerStartError(HubServingError):
@@ -75,6 +75,7 @@ class WorkerPool:
         self.workers: dict[int, WorkerProcess] = {}  # by slot
         self.leaving: set[WorkerProcess] = set()  # retiring or draining: closed once they hold nothing
         self.parked: deque[Call] = deque()  # requests waiting for a ready worker
+        self.suspects: deque[Call] = deque()  # requests of a dead worker, waiting to be sent again alone
         self.description: ModuleDescription | None = None
         self.depth = 0  # requests waiting or running
         self.ever_ready = False
@@ -128,14 +129,7 @@ class WorkerPool:
 
         Raises WorkerStartError (the old workers go on serving) when a new one cannot load.
         """
-        fresh = [await self._spawn(index, setup) for index in self._slots()]
-        try:
-            await _all_ready(fresh)
-        except WorkerStartError:
-            for worker in fresh:
-                worker.protocol.close()
-            await asyncio.gather(*(asyncio.to_thread(reap, w.process) for w in fresh))
-            raise
+        fresh = await self._start_set(setup)
         old = list(self.workers.values())
         self.setup = setup
         self.workers = {worker.index: worker for worker in fresh}
@@ -150,6 +144,31 @@ class WorkerPool:
         )
         self._close_leaving()
 
+    async def _start_set(self, setup: WorkerSetup) -> list[WorkerProcess]:
+        """A new worker for every slot, all loaded; one killed while loading is started again.
+
+        Raises WorkerStartError (after ending every new worker) when the module itself fails to load.
+        """
+        fresh = {index: await self._spawn(index, setup) for index in self._slots()}
+        for attempt in range(1, LOAD_ATTEMPTS + 1):
+            reasons = dict(zip(fresh, await asyncio.gather(*(w.ready for w in fresh.values())), strict=True))
+            failed = {index: reason for index, reason in reasons.items() if reason is not None}
+            if not failed:
+                return list(fresh.values())
+            own_failure = next((r for i, r in failed.items() if fresh[i].failure is not None), None)
+            if own_failure is not None or attempt == LOAD_ATTEMPTS:
+                await self._end_all(list(fresh.values()))
+                raise WorkerStartError(own_failure or next(iter(failed.values())))
+            for index, reason in failed.items():
+                logger.warning("%s: a new worker %s; starting it again", self.name, reason)
+                fresh[index] = await self._spawn(index, setup)
+        raise AssertionError("unreachable")
+
+    async def _end_all(self, workers: list[WorkerProcess]) -> None:
+        for worker in workers:
+            worker.protocol.close()
+        await asyncio.gather(*(asyncio.to_thread(reap, w.process) for w in workers))
+
     async def _replace(self, dead: WorkerProcess) -> None:
         await asyncio.to_thread(reap, dead.process)
         healthy = dead.ready_since is not None and time.monotonic() - dead.ready_since >= HEALTHY_AFTER_S
@@ -159,7 +178,14 @@ class WorkerPool:
         if not self.stopping and self.workers.get(dead.index) is dead:
             replacement = await self._spawn(dead.index, self.setup)
             replacement.quick_deaths, replacement.restarts = quick_deaths, dead.restarts + 1
-            self.workers[dead.index] = replacement
+            await self._take_slot(dead, replacement)
+
+    async def _take_slot(self, old: WorkerProcess, new: WorkerProcess) -> None:
+        """Put ``new`` in ``old``'s slot, unless a reload (or stop) changed the slot while it started."""
+        if not self.stopping and self.workers.get(old.index) is old:
+            self.workers[old.index] = new
+        else:
+            await self._end_all([new])
 
     def _retire(self, worker: WorkerProcess, rss_mb: int) -> None:
         """Replace a worker over its memory limit; it serves until its replacement is ready."""
@@ -185,7 +211,7 @@ class WorkerPool:
     async def _respawn_slot(self, old: WorkerProcess) -> None:
         replacement = await self._spawn(old.index, self.setup)
         replacement.restarts = old.restarts + 1
-        self.workers[old.index] = replacement
+        await self._take_slot(old, replacement)
 
     def _close_leaving(self) -> None:
         """Close leaving workers that hold nothing, once a ready worker can take their place."""
@@ -204,6 +230,8 @@ class WorkerPool:
             call = worker.in_flight.pop(message.request_id, None)
             if call is not None and not call.future.done():
                 call.future.set_result(message)
+            if worker.isolating and not worker.in_flight:
+                self._isolation_over(worker)
             if worker in self.leaving:
                 self._close_leaving()
         elif isinstance(message, WorkerReady):
@@ -222,7 +250,7 @@ class WorkerPool:
         if self.workers.get(worker.index) is worker:
             self.description = message.modules[0]
             self.ever_ready = True
-            self._dispatch_parked()
+            self._dispatch_waiting()
             self._close_leaving()
 
     def _on_closed(self, worker: WorkerProcess) -> None:
@@ -235,6 +263,10 @@ class WorkerPool:
             worker.ready.set_result(reason)
         calls = list(worker.in_flight.values())
         worker.in_flight.clear()
+        kept, worker.reserved = worker.reserved, None
+        if kept is not None and not kept.future.done():
+            kept.waiting_on = None
+            self._place_suspect(kept)  # it never ran there: not its fault
         for call in calls:
             self._retry_or_fail(call, worker)
         if self.stopping or self.workers.get(worker.index) is not worker:
@@ -253,51 +285,81 @@ class WorkerPool:
         asyncio.get_running_loop().create_task(self._replace(worker))
 
     def _retry_or_fail(self, call: Call, dead: WorkerProcess) -> None:
-        """Send an unanswered request of a dead worker to another one, once; else answer 119."""
+        """Send an unanswered request of a dead worker again, alone on another worker; answer 119 when
+        it was already alone on the one that died (it is then the likely cause) or may not be retried."""
         if call.future.done():
             return
-        if self.setup_allows_retry() and call.attempts < MAX_ATTEMPTS and not self.stopping:
+        if call.alone:
+            logger.error(
+                "%s: request %d was alone on worker pid %d when it died, after its first worker died too: "
+                "it is the likely cause; answering 119",
+                self.name,
+                call.request_id,
+                dead.pid,
+            )
+            message = (
+                f"{self.name}: two worker processes died while running this request; it is likely the "
+                "cause, so it is not sent again"
+            )
+        elif self.setup_allows_retry() and not self.stopping:
             logger.warning(
-                "%s: request %d was on worker pid %d when it died; sending it again",
+                "%s: request %d was on worker pid %d when it died; sending it again, alone",
                 self.name,
                 call.request_id,
                 dead.pid,
             )
             self.settings.on_retry()
-            self._dispatch(call)
+            self._place_suspect(call)
             return
-        if call.attempts >= MAX_ATTEMPTS:
-            logger.error(
-                "%s: request %d was on %d workers that died (the last pid %d); "
-                "it is the likely cause: answering 119",
-                self.name,
-                call.request_id,
-                call.attempts,
-                dead.pid,
-            )
-            message = (
-                f"{self.name}: this request was on {call.attempts} worker processes that died; "
-                "it is likely the cause, so it is not sent again"
-            )
         else:
-            message = (
-                f"the worker process handling this request died (pid {dead.pid}); it is being replaced, retry"
-            )
+            message = f"the worker process handling this request died (pid {dead.pid}); it is being replaced"
         call.future.set_result(failure_reply(Code.WORKER_LOST, message, call.request_id))
+
+    def _place_suspect(self, call: Call) -> None:
+        """A request of a dead worker goes to an idle worker that takes nothing else meanwhile; without
+        an idle one, the least busy one stops taking requests until it has drained."""
+        candidates = self._takers()
+        idle = [worker for worker in candidates if not worker.in_flight]
+        if idle:
+            self._send_alone(idle[0], call)
+        elif candidates:
+            worker = min(candidates, key=lambda w: len(w.in_flight))
+            worker.isolating, worker.reserved, call.waiting_on = True, call, worker
+        else:
+            self.suspects.append(call)
+
+    def _send_alone(self, worker: WorkerProcess, call: Call) -> None:
+        worker.isolating = True
+        call.alone, call.waiting_on = True, None
+        self._send(worker, call)
+
+    def _isolation_over(self, worker: WorkerProcess) -> None:
+        """A drained worker takes the request it was kept for; one whose lone request ended takes any."""
+        call, worker.reserved = worker.reserved, None
+        if call is not None and not call.future.done() and worker.state is WorkerState.READY:
+            self._send_alone(worker, call)
+            return
+        worker.isolating = False
+        self._dispatch_waiting()
 
     def setup_allows_retry(self) -> bool:
         return self.description is None or self.description.retry
 
     # --- requests
 
+    def _takers(self) -> list[WorkerProcess]:
+        """Workers that take new requests: ready and not kept for a dead worker's request; a retiring
+        one only while no other is ready."""
+        ready = [w for w in self.workers.values() if w.state is WorkerState.READY and w.takes_requests]
+        return ready or [w for w in self.leaving if w.state is WorkerState.RETIRING and w.takes_requests]
+
     def _choose(self) -> WorkerProcess | None:
-        """The least busy ready worker, equals taking turns; a retiring one only while no other is ready."""
-        ready = [w for w in self.workers.values() if w.state is WorkerState.READY]
-        ready = ready or [w for w in self.leaving if w.state is WorkerState.RETIRING]
-        if not ready:
+        """The least busy of the takers, equals taking turns."""
+        takers = self._takers()
+        if not takers:
             return None
-        self._turn = (self._turn + 1) % len(ready)
-        return min(ready[self._turn :] + ready[: self._turn], key=lambda w: len(w.in_flight))
+        self._turn = (self._turn + 1) % len(takers)
+        return min(takers[self._turn :] + takers[: self._turn], key=lambda w: len(w.in_flight))
 
     def _dispatch(self, call: Call) -> None:
         worker = self._choose()
@@ -305,12 +367,20 @@ class WorkerPool:
             call.worker = None
             self.parked.append(call)
             return
+        self._send(worker, call)
+
+    def _send(self, worker: WorkerProcess, call: Call) -> None:
         call.attempts += 1
         call.worker = worker
         worker.in_flight[call.request_id] = call
         worker.protocol.send(PredictCall(call.request_id, self.name, call.body))
 
-    def _dispatch_parked(self) -> None:
+    def _dispatch_waiting(self) -> None:
+        """Dead workers' requests first (each alone), then those parked while no worker was ready."""
+        for _ in range(len(self.suspects)):
+            call = self.suspects.popleft()
+            if not call.future.done():
+                self._place_suspect(call)
         while self.parked and self._choose() is not None:
             call = self.parked.popleft()
             if not call.future.done():
@@ -343,25 +413,39 @@ class WorkerPool:
         if call.future.done():
             return
         worker = call.worker
-        if worker is not None:
-            worker.in_flight.pop(call.request_id, None)
-        else:
-            with contextlib.suppress(ValueError):
-                self.parked.remove(call)
+        if worker is not None and call.waiting_on is None:
+            self._kill_if_wedged(worker)  # before it is free to take other requests
+        self._forget(call)
         message = (
             f"{self.name} did not answer within {self.settings.timeout_s:g} s; "
             'raise the server\'s timeout (--timeout or config "timeout") or send less work'
         )
         call.future.set_result(failure_reply(Code.TIMEOUT, message, call.request_id))
-        if worker is not None:
-            self._kill_if_wedged(worker)
+
+    def _forget(self, call: Call) -> None:
+        """Take a request out of wherever it waits or runs."""
+        if call.waiting_on is not None:
+            keeper, call.waiting_on = call.waiting_on, None
+            keeper.reserved = None
+            if not keeper.in_flight:
+                self._isolation_over(keeper)
+        elif call.worker is not None:
+            worker = call.worker
+            ran_there = worker.in_flight.pop(call.request_id, None) is not None
+            if ran_there and worker.isolating and not worker.in_flight:
+                self._isolation_over(worker)
+        for queue in (self.parked, self.suspects):
+            with contextlib.suppress(ValueError):
+                queue.remove(call)
 
     def _kill_if_wedged(self, worker: WorkerProcess) -> None:
-        """A worker that answered nothing for a whole timeout is stuck: replace it."""
+        """A worker that answered nothing for a whole timeout is stuck: replace it (said once)."""
         if (
             worker.state is WorkerState.READY
+            and not worker.killed
             and time.monotonic() - worker.last_reply_s >= self.settings.timeout_s
         ):
+            worker.killed = True
             logger.error(
                 "%s: worker %d (pid %d) answered nothing for %.0f s; killing it",
                 self.name,

@@ -34,6 +34,8 @@ class Call:
     future: asyncio.Future[PredictReply]
     attempts: int = 0
     worker: WorkerProcess | None = None
+    alone: bool = False  # sent by itself, its worker taking nothing else: it was on a worker that died
+    waiting_on: WorkerProcess | None = None  # the worker kept free for it, until that one drains
 
 
 @dataclass(eq=False)
@@ -52,10 +54,18 @@ class WorkerProcess:
     quick_deaths: int = 0  # deaths in a row of this slot's workers, each soon after starting
     restarts: int = 0  # how many workers this slot had before this one
     device: str = "cpu"  # "gpu:<card>" for a worker that sees one card
+    isolating: bool = False  # holds (or drains for) a request that was on a worker that died: takes no other
+    reserved: Call | None = None  # that request, while this worker drains
+    killed: bool = False  # the pool killed it (wedged): said once
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def takes_requests(self) -> bool:
+        """Not kept for a dead worker's request, and not being killed."""
+        return not self.isolating and not self.killed
 
     def describe(self) -> dict[str, Any]:
         """For ``GET /modules`` and ``hub serving status``."""
