@@ -114,7 +114,8 @@ def test_gpu_accepts_string_list_and_int() -> None:
     assert parse_gpu("0,1") == (0, 1)
     assert parse_gpu([2, 3]) == (2, 3)
     assert parse_gpu(1) == (1,)
-    for bad in ("", "1,1", "-1", True, 1.5):
+    assert parse_gpu("1,1") == (1, 1)  # two workers share card 1
+    for bad in ("", "-1", True, 1.5):
         with pytest.raises(ConfigError):
             parse_gpu(bad)
 
@@ -223,3 +224,68 @@ def test_a_relative_directory_starts_from_the_config_files_folder(tmp_path: Path
         '{"modules_info": {"mine": {"init_args": {"directory": "models/mine"}}}}', encoding="utf-8"
     )
     assert load_config_file(path).modules[0].directory == tmp_path / "conf" / "models" / "mine"
+
+
+def test_relative_init_args_paths_beside_the_config_file_start_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So ``hub serving start -c examples/config.json`` works from any folder."""
+    (tmp_path / "conf" / "dicts").mkdir(parents=True)
+    (tmp_path / "conf" / "user_dict.txt").write_text("春天/SEASON\n", encoding="utf-8")
+    (tmp_path / "conf" / "dicts" / "extra.txt").write_text("花 开\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "here.txt").write_text("", encoding="utf-8")
+    init_args = {
+        "user_dict": "user_dict.txt",
+        "extra": "./dicts/extra.txt",
+        "here": "here.txt",  # not beside the config: as written (the current folder's, as in PaddleHub)
+        "out": "vis/",  # not there yet: as written
+        "absolute": str(tmp_path / "elsewhere" / "here.txt"),
+        "lang": "ch",
+        "threads": 2,
+    }
+    path = tmp_path / "conf" / "config.json"
+    path.write_text(json.dumps({"modules_info": {"lac": {"init_args": init_args}}}), encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resolved = load_config_file(Path("../conf/config.json")).modules[0].init_args
+    assert resolved == {
+        **init_args,
+        "user_dict": str(tmp_path / "conf" / "user_dict.txt"),
+        "extra": str(tmp_path / "conf" / "dicts" / "extra.txt"),
+    }
+    from_data = config_from_json(json.loads(path.read_text()))  # no file, so no folder to start from
+    assert from_data.modules[0].init_args == init_args
+
+
+@pytest.mark.parametrize(
+    ("argv", "warned"),
+    [
+        (["-m", "lac", "--workers", "2"], True),
+        (["-m", "lac", "-w", "3"], True),
+        (["-m", "lac", "--workers", "2", "--use_multiprocess"], False),
+        (["-m", "lac"], False),
+        (["-m", "lac", "--use_multiprocess"], False),
+    ],
+)
+def test_workers_without_multiprocess_is_one_worker_and_a_warning(argv: list[str], warned: bool) -> None:
+    """PaddleHub's rule, kept: ``--workers`` applies with ``--use_multiprocess`` only; never silently."""
+    config, warnings = config_from_args(start_args(*argv))
+    workers = [w for w in warnings if "--workers" in w]
+    assert bool(workers) == warned
+    if warned:
+        assert config.worker_count == 1 and config.mode == "single process"
+        assert workers == [
+            f"--workers {config.workers} applies only with --use_multiprocess (as in PaddleHub): serving one "
+            f"worker process per module; add --use_multiprocess to start {config.workers}"
+        ]
+
+
+def test_a_config_with_workers_but_not_multiprocess_warns_too(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    entry = {"modules_info": {"lac": {}, "senta_bilstm": {"workers": 2}}, "workers": 2}
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    config, warnings = config_from_args(start_args("-c", str(path)))
+    assert [w for w in warnings if '"workers" 2 applies only with "use_multiprocess": true' in w]
+    assert [config.workers_of(module) for module in config.modules] == [1, 2]  # a module's own count applies
+    path.write_text(json.dumps({**entry, "use_multiprocess": True}), encoding="utf-8")
+    assert not config_from_args(start_args("-c", str(path)))[1]
