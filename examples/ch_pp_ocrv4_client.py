@@ -1,11 +1,11 @@
 """Read the text of an image with ch_pp-ocrv4, the PaddleHub way: cv2.imencode + base64 in JSON.
 
 hub serving start -m ch_pp-ocrv4
-python examples/ch_pp_ocrv4_client.py IMAGE [http://127.0.0.1:8866]
+python examples/ch_pp_ocrv4_client.py [IMAGE] [--url http://127.0.0.1:8866]
 """
 
+import argparse
 import base64
-import sys
 
 import cv2
 import requests
@@ -16,12 +16,17 @@ def cv2_to_base64(image):
 
 
 if __name__ == "__main__":
-    path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/images/ocr_zh_en.png"
-    base = sys.argv[2] if len(sys.argv) > 2 else "http://127.0.0.1:8866"
-    data = {"images": [cv2_to_base64(cv2.imread(path))]}
-    response = requests.post(f"{base}/predict/ch_pp-ocrv4", json=data, timeout=60)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("image", nargs="?", default="tests/data/images/ocr_zh_en.png")
+    parser.add_argument("--url", default="http://127.0.0.1:8866", help="the server (default %(default)s)")
+    args = parser.parse_args()
+    image = cv2.imread(args.image)
+    if image is None:
+        raise SystemExit(f"{args.image}: not an image file that OpenCV can read")
+    data = {"images": [cv2_to_base64(image)]}
+    response = requests.post(f"{args.url}/predict/ch_pp-ocrv4", json=data, timeout=60)
     envelope = response.json()
     if envelope["status"] != "0":
-        sys.exit(f"error {response.status_code}: {envelope['msg']}")
+        raise SystemExit(f"error {response.status_code}: {envelope['msg']}")
     for line in envelope["results"][0]["data"]:
         print(f"{line['confidence']:.3f}  {line['text']}  {line['text_box_position']}")

@@ -252,6 +252,8 @@ def test_legacy_paddle_model_with_sequence_input() -> None:
     assert details["inputs"] == [{"name": "words", "shape": [-1, 1], "dtype": "int64"}]
     [tags] = module.predict({"words": {"data": [[1], [2], [3]], "lod": [[0, 2, 3]]}}).values()
     assert tags.shape == (3, 1)
+    # The program declares its CRF path float32; it is int64, and so is what is served.
+    assert [output["dtype"] for output in details["outputs"]] == [str(tags.dtype)] == ["int64"]
     with pytest.raises(RequestError, match="'words' is a sequence input"):
         module.predict({"words": [[1], [2]]})
     with pytest.raises(RequestError, match="'words': lod offsets"):
@@ -299,3 +301,23 @@ def test_folder_without_a_model_says_what_it_expected(tmp_path: Path) -> None:
     (tmp_path / "b.onnx").write_bytes(b"")
     with pytest.raises(NoModelFound, match=r"a\.onnx, b\.onnx.*model_file"):
         open_model(tmp_path)
+
+
+def test_model_file_by_name_or_by_its_path(tmp_path: Path) -> None:
+    """A config beside the model makes ``"model_file": "b.onnx"`` a path (``config.beside_config``)."""
+    from hubserving.modules.exported_model.runtime import NoModelFound, choose_files
+
+    (tmp_path / "a.onnx").write_bytes(b"")
+    (tmp_path / "b.onnx").write_bytes(b"")
+    assert choose_files(tmp_path, "b.onnx").program.name == "b.onnx"
+    assert choose_files(tmp_path, str(tmp_path / "b.onnx")).program.name == "b.onnx"
+    with pytest.raises(NoModelFound, match="has no model file"):
+        choose_files(tmp_path, str(tmp_path.parent / "b.onnx"))
+
+
+def test_served_by_name_without_a_folder_says_how_to_serve_one() -> None:
+    from hubserving.errors import ConfigError
+    from hubserving.modules.exported_model.module import ExportedModel
+
+    with pytest.raises(ConfigError, match=r"hub serving start -m \./<folder>.*init_args\.model_dir"):
+        ExportedModel()

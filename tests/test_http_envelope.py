@@ -115,7 +115,8 @@ def test_an_unusable_request_id_is_replaced_by_a_new_one(client: InProcessClient
 )
 def test_every_answer_carries_the_request_id(client: InProcessClient, method: str, path: str) -> None:
     """Health checks, the page, metrics, 404s and 405s too: not only predictions."""
-    assert client.request(method, path, headers={"X-Request-ID": "trace-7"}).headers["x-request-id"] == "trace-7"
+    given = client.request(method, path, headers={"X-Request-ID": "trace-7"})
+    assert given.headers["x-request-id"] == "trace-7"
     made = client.request(method, path).headers["x-request-id"]
     assert len(made) == 32 and int(made, 16) >= 0
 

@@ -293,6 +293,7 @@ def test_requests_beyond_max_connections_get_503_and_the_envelope(strict_server:
             assert AnswerReader(sock).next().status == 200
         refused = exchange(strict_server, build("POST", "/predict/echo", b'{"texts": ["a"]}'))
         assert refused.status == 503 and refused.headers["retry-after"] == "1", refused.describe()
+        assert len(refused.headers["x-request-id"]) == 32
         assert refused.envelope()["status"] == "124" and "max_connections" in refused.envelope()["msg"]
     finally:
         for sock in kept:

@@ -64,7 +64,8 @@ def test_packed_installed_served_and_not_uninstalled_while_served(tmp_path: Path
         assert refused.returncode == 1
         assert (
             f"my_module==1.0.0 is in use by the running server on port {port} (pid {server.process.pid}): "
-            f"stop it first (hub serving stop --port {port}), or add --force" in refused.stderr
+            f"stop it first (hub serving stop --port {port}), unload it from a server started with --admin "
+            f"(hub serving unload --port {port} -m my_module), or add --force" in refused.stderr
         )
         assert (installed / "module.py").is_file()
         assert server.post("my_module", {"text": ["still here"]}).json()["status"] == "0"

@@ -21,6 +21,7 @@ from hubserving.config import (
     default_workers,
     load_config_file,
     modules_info_from_texts,
+    parse_config_text,
 )
 from hubserving.errors import ConfigError
 from hubserving.paths import HubHome
@@ -182,6 +183,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]
         if ignored:
             warnings.append(f"-c {args.config} is used; ignoring {' '.join(ignored)}")
         config = load_config_file(Path(args.config), operational)
+        file_keys = parse_config_text(Path(args.config).read_bytes(), Path(args.config))
+        if isinstance(file_keys, dict) and "workers" in file_keys:
+            warnings += _workers_ignored(config, '"workers"', '"use_multiprocess": true')
         if config.api_key is None and os.environ.get("HUB_API_KEY"):
             config = dataclasses.replace(
                 config, api_key=check_api_key(os.environ["HUB_API_KEY"], "HUB_API_KEY")
@@ -193,12 +197,25 @@ def config_from_args(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]
         config = config_from_json(
             {**data, **_given(args, MODULE_FLAGS), **operational}, "command line", spell=_spell
         )
+        if args.workers is not None:
+            warnings += _workers_ignored(config, "--workers", "--use_multiprocess")
     else:
         raise ConfigError(
             "nothing to serve: give modules with -m (e.g. hub serving start -m lac) "
             "or a config file with -c config.json"
         )
     return _platform_adjusted(config, warnings), warnings
+
+
+def _workers_ignored(config: ServerConfig, workers: str, multiprocess: str) -> list[str]:
+    """PaddleHub's rule, kept: the worker count applies only in multiprocess mode. Say so when it is given
+    without it (a module's own ``workers`` in ``modules_info`` always applies)."""
+    if config.use_multiprocess or config.use_gpu:
+        return []
+    return [
+        f"{workers} {config.workers} applies only with {multiprocess} (as in PaddleHub): serving one "
+        f"worker process per module; add {multiprocess} to start {config.workers}"
+    ]
 
 
 def _platform_adjusted(config: ServerConfig, warnings: list[str]) -> ServerConfig:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from hubserving.config import ServerConfig
 from hubserving.errors import Code
-from hubserving.http.asgi import Receive, Scope, Send, failure, respond
+from hubserving.http.asgi import Receive, Scope, Send, failure, request_id, respond
 
 logger = logging.getLogger("hubserving.http")
 
@@ -37,7 +37,7 @@ class ConnectionLimits:
 
 async def refuse_over_limit(scope: Scope, receive: Receive, send: Send) -> None:
     """The app a request gets when its connection is one too many: 503, then the connection closes."""
-    headers = [(b"retry-after", b"1"), (b"connection", b"close")]
+    headers = [(b"retry-after", b"1"), (b"connection", b"close"), (b"x-request-id", request_id(scope))]
     await respond(send, OVER_LIMIT_STATUS, OVER_LIMIT, headers)
 
 

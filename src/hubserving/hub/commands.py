@@ -30,8 +30,9 @@ def index_build_command(folder: Path) -> int:
     rows = [(e.info.name, e.info.version, e.info.type, e.url, e.sha256[:12]) for e in entries]
     stdout_console().print(module_table(rows, ("Name", "Version", "Type", "Archive", "sha256")))
     print(f"Wrote {path} ({len(entries)} module{'s' if len(entries) != 1 else ''}).")
-    print(f"Serve the folder (e.g. python -m http.server -d {folder} 8000) and install with")
-    print("  hub install NAME[==VERSION] --source http://HOST:8000/")
+    print(f"Serve the folder (e.g. python -m http.server -d {folder} --bind 127.0.0.1 8000: --bind the")
+    print("address your clients reach, or it listens on every interface) and install with")
+    print("  hub install NAME[==VERSION] --source http://127.0.0.1:8000/")
     return 0
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hubserving import moduleinfo, serving
+from hubserving.errors import ConfigError
 from hubserving.modules.bounds import init_count
 
 from .runtime import open_model
@@ -34,12 +35,17 @@ class ExportedModel:
 
     def __init__(
         self,
-        model_dir: str,
+        model_dir: str | None = None,
         name: str | None = None,
         num_threads: int = 1,
         use_gpu: bool = False,
         model_file: str | None = None,
     ) -> None:
+        if model_dir is None:
+            raise ConfigError(
+                "exported_model serves a folder of exported model files: start it with "
+                "hub serving start -m ./<folder>, or give init_args.model_dir in a config"
+            )
         folder = Path(model_dir).expanduser().resolve()
         self.name = name or folder.name
         threads = init_count("exported_model", "num_threads", num_threads)

@@ -44,7 +44,9 @@ def choose_files(folder: Path, model_file: str | None = None) -> ModelFiles:
         raise NoModelFound(f"model_dir {folder} is not a folder")
     found = candidates(folder)
     if model_file is not None:
-        chosen = [files for files in found if files.program.name == model_file]
+        # A name in the folder; or its path (a config beside the model makes init_args paths absolute).
+        given = Path(model_file).expanduser().resolve()
+        chosen = [f for f in found if model_file == f.program.name or given == f.program.resolve()]
         if not chosen:
             names = ", ".join(files.program.name for files in found) or "none"
             raise NoModelFound(f"{folder} has no model file {model_file!r} (models found: {names})")
