@@ -84,3 +84,22 @@ def test_concurrent_requests_equal_one_at_a_time_answers(hub_home: Path) -> None
         for index, envelope in together:
             assert envelope["status"] == "0", envelope
             assert envelope["results"] == [alone[index]], sentences[index]
+
+
+def test_a_huge_text_and_a_thousand_texts_leave_the_worker_small(hub_home: Path) -> None:
+    """Issue 17: one 20,000-character text without punctuation, then one request of 1,000 texts: both are
+    answered, and the worker serving them grows by less than 200 MB."""
+    sentences = (Path(__file__).parent / "data" / "lac_sentences.txt").read_text(encoding="utf-8").split("\n")
+    letters = "".join(char for char in "".join(sentences) if char.isalnum())
+    huge = (letters * (20_000 // len(letters) + 1))[:20_000]
+    port = free_port()
+    with ServerProcess(["-m", "lac", "-p", str(port)], hub_home, port) as server:
+        server.post("lac", {"texts": sentences[:32]})  # warm: the memory an ordinary request needs
+        [worker] = server.family()[1:]
+        before_mb = worker.memory_info().rss / 2**20
+        long_answer = server.post("lac", {"texts": [huge]})
+        assert long_answer.status_code == 200 and "".join(long_answer.json()["results"][0]["word"]) == huge
+        many = server.post("lac", {"texts": (sentences * 3)[:1000]})
+        assert many.status_code == 200 and len(many.json()["results"]) == 1000
+        grown_mb = worker.memory_info().rss / 2**20 - before_mb
+        assert grown_mb < 200, f"the worker grew by {grown_mb:.0f} MB"
