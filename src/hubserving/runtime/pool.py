@@ -217,7 +217,7 @@ class WorkerPool:
         """Close leaving workers that hold nothing, once a ready worker can take their place."""
         if not self.ready_workers():
             return
-        for worker in [w for w in self.leaving if not w.in_flight]:
+        for worker in [w for w in self.leaving if not w.in_flight]:  # abandoned calls need no answer
             self.leaving.discard(worker)
             worker.protocol.close()  # a worker exits when its socket closes
             asyncio.get_running_loop().create_task(asyncio.to_thread(reap, worker.process))
@@ -228,9 +228,10 @@ class WorkerPool:
         if isinstance(message, PredictReply):
             worker.last_reply_s = time.monotonic()
             call = worker.in_flight.pop(message.request_id, None)
+            worker.abandoned.discard(message.request_id)
             if call is not None and not call.future.done():
                 call.future.set_result(message)
-            if worker.isolating and not worker.in_flight:
+            if worker.isolating and not worker.busy:
                 self._isolation_over(worker)
             if worker in self.leaving:
                 self._close_leaving()
@@ -319,7 +320,7 @@ class WorkerPool:
         """A request of a dead worker goes to an idle worker that takes nothing else meanwhile; without
         an idle one, the least busy one stops taking requests until it has drained."""
         candidates = self._takers()
-        idle = [worker for worker in candidates if not worker.in_flight]
+        idle = [worker for worker in candidates if not worker.busy]
         if idle:
             self._send_alone(idle[0], call)
         elif candidates:
@@ -427,13 +428,12 @@ class WorkerPool:
         if call.waiting_on is not None:
             keeper, call.waiting_on = call.waiting_on, None
             keeper.reserved = None
-            if not keeper.in_flight:
+            if not keeper.busy:
                 self._isolation_over(keeper)
         elif call.worker is not None:
             worker = call.worker
-            ran_there = worker.in_flight.pop(call.request_id, None) is not None
-            if ran_there and worker.isolating and not worker.in_flight:
-                self._isolation_over(worker)
+            if worker.in_flight.pop(call.request_id, None) is not None:
+                worker.abandoned.add(call.request_id)  # it still runs there: the worker is not free
         for queue in (self.parked, self.suspects):
             with contextlib.suppress(ValueError):
                 queue.remove(call)

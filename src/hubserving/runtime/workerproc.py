@@ -48,6 +48,7 @@ class WorkerProcess:
     ready: asyncio.Future[str | None]  # None once it loaded its module; the reason when it could not
     state: WorkerState = WorkerState.STARTING
     in_flight: dict[int, Call] = field(default_factory=dict)
+    abandoned: set[int] = field(default_factory=set)  # answered past the timeout, still queued in it
     last_reply_s: float = field(default_factory=time.monotonic)
     ready_since: float | None = None
     failure: str | None = None
@@ -61,6 +62,11 @@ class WorkerProcess:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def busy(self) -> bool:
+        """Holds requests, or still works through ones already answered past the timeout."""
+        return bool(self.in_flight or self.abandoned)
 
     @property
     def takes_requests(self) -> bool:
