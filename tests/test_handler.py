@@ -137,7 +137,7 @@ def typed_handler() -> ModuleHandler:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"texts": "not a list"}, 'argument \'texts\' must be list[str]; texts is a string ("not a list")'),
+        ({"texts": "not a list"}, "argument 'texts' must be list[str]; texts is a string (\"not a list\")"),
         ({"texts": [1, 2]}, "argument 'texts' must be list[str]; texts[0] is a number (1)"),
         ({"texts": ["a"], "top_k": "three"}, "argument 'top_k' must be int; top_k is a string (\"three\")"),
         ({"texts": ["a"], "top_k": True}, "argument 'top_k' must be int; top_k is true/false (true)"),

@@ -18,11 +18,12 @@ from typing import Any
 
 from hubserving.errors import ConfigError
 from hubserving.module.requirement import Requirement, looks_like_folder, parse_requirement, parse_version
+from hubserving.ray.settings import ModuleReplicas, ModuleResources, RaySettings
 
 LOG_FORMATS = ("text", "json")
 MAX_WORKERS = 128  # more processes than any one machine here can feed; a typo, not a plan
 MAX_QUEUE_SIZE = 1_000_000
-MODULE_KEYS = {"init_args", "predict_args", "batching", "workers", "device"}
+MODULE_KEYS = {"init_args", "predict_args", "batching", "workers", "device", "replicas", "resources"}
 DEVICES = ("cpu", "gpu")
 BATCHING_KEYS = {"max_batch_size", "max_wait_ms"}
 
@@ -60,6 +61,8 @@ class ModuleConfig:
     batching: BatchingConfig = field(default_factory=BatchingConfig)
     workers: int | None = None  # its own worker processes; None: the server's worker_count
     device: str | None = None  # "cpu" keeps it on the CPU on a GPU server; None: the server's choice
+    replicas: ModuleReplicas | None = None  # Ray mode: fixed or autoscaled; None: ``workers`` replicas
+    resources: ModuleResources | None = None  # Ray mode: what each replica reserves; None: 1 CPU
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class ServerConfig:
     admin: bool = False  # take management requests (load and unload modules: that runs module code)
     watch: bool = False  # reload a module when its folder changes (for module authors)
     config_file: Path | None = None  # where the modules' settings came from: a reload reads them again
+    ray: RaySettings | None = None  # serve on a Ray cluster (Ray Serve deployments), not local workers
 
     @property
     def worker_count(self) -> int:
@@ -114,6 +118,8 @@ class ServerConfig:
 
     @property
     def mode(self) -> str:
+        if self.ray is not None:
+            return f"Ray cluster {self.ray.address}, applications {self.ray.applications_prefix(self.port)}*"
         if self.use_gpu:
             per_card = "one worker" if self.workers_per_gpu == 1 else f"{self.workers_per_gpu} workers"
             return f"GPU, cards {','.join(map(str, self.gpu))}, {per_card} per card"
@@ -348,8 +354,19 @@ def module_from_entry(name: str, value: object, base_dir: Path | None = None) ->
     device = entry.get("device")
     if device is not None and device not in DEVICES:
         raise ConfigError(f'{key}.device must be "cpu" or "gpu", not {_shown(device)}')
+    replicas = entry.get("replicas")
+    resources = entry.get("resources")
     return ModuleConfig(
-        requirement.name, requirement, folder, init_args, dict(predict_args), batching, workers, device
+        requirement.name,
+        requirement,
+        folder,
+        init_args,
+        dict(predict_args),
+        batching,
+        workers,
+        device,
+        None if replicas is None else ModuleReplicas.from_json(replicas, f"{key}.replicas"),
+        None if resources is None else ModuleResources.from_json(resources, f"{key}.resources"),
     )
 
 
@@ -380,6 +397,7 @@ SETTINGS: dict[str, tuple[str, Setting]] = {
     "grpc_port": ("grpc_port", check_port),
     "admin": ("admin", check_flag),
     "reload": ("watch", check_flag),
+    "ray": ("ray", RaySettings.from_json),
 }
 SERVER_KEYS = {"modules_info", *SETTINGS}
 
@@ -412,7 +430,22 @@ def config_from_json(
         for key, (field_name, check) in SETTINGS.items()
         if key in data
     }
-    return ServerConfig(modules=modules, **values)
+    config = ServerConfig(modules=modules, **values)
+    check_ray_only(config)
+    return config
+
+
+def check_ray_only(config: ServerConfig) -> None:
+    """``replicas`` and ``resources`` place Ray replicas: refuse them without Ray mode."""
+    if config.ray is not None:
+        return
+    for module in config.modules:
+        for key in ("replicas", "resources"):
+            if getattr(module, key) is not None:
+                raise ConfigError(
+                    f"modules_info.{module.name}.{key} needs Ray mode: add --ray auto (or "
+                    '"ray": {"address": "auto"} to the config); on one machine, use "workers"'
+                )
 
 
 def _reject_constant(name: str) -> Any:

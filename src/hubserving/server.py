@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import uvicorn
 
@@ -45,6 +45,9 @@ from hubserving.runtime.messages import WorkerSetup
 from hubserving.runtime.pool import PoolSettings
 from hubserving.runtime.threads import worker_environment
 from hubserving.watch import watch_modules
+
+if TYPE_CHECKING:
+    from hubserving.ray.predictor import RayServing
 
 logger = logging.getLogger("hubserving.server")
 
@@ -84,8 +87,7 @@ def _banner(config: ServerConfig, resolved: list[ResolvedModule], out: TextIO, e
         f"ready in {elapsed_s:.1f} s:"
     ]
     lines += [
-        f"  {m.label}  ->  POST {base}/predict/{m.config.name}  ({_workers(m.plan(config))})"
-        for m in resolved
+        f"  {m.label}  ->  POST {base}/predict/{m.config.name}  ({_placement(config, m)})" for m in resolved
     ]
     if config.grpc_port is not None:
         lines.append(f"  gRPC (Open Inference Protocol): {shown_host}:{config.grpc_port}")
@@ -98,6 +100,16 @@ def _workers(plan: ModulePlan) -> str:
     devices = sorted({device_label(plan.card_of(position)) for position in range(plan.workers)})
     count = "1 worker" if plan.workers == 1 else f"{plan.workers} workers"
     return f"{count} on {', '.join(devices)}"
+
+
+def _placement(config: ServerConfig, module: ResolvedModule) -> str:
+    """Where a module runs: its local workers, or its Ray replicas."""
+    if config.ray is None:
+        return _workers(module.plan(config))
+    from hubserving.ray.settings import ModuleReplicas
+
+    replicas = module.config.replicas or ModuleReplicas.fixed(config.workers_of(module.config))
+    return f"{replicas.describe()} on the cluster"
 
 
 def _stop_hint(port: int) -> str:
@@ -157,22 +169,58 @@ def _front(state: ServingState) -> FrontServer:
     )
 
 
-def _build_state(config: ServerConfig, resolved: list[ResolvedModule], home: HubHome) -> ServingState:
-    """The predictor (a worker pool per module), its control, metrics and access log."""
+def _ray_predictor(
+    config: ServerConfig, resolved: list[ResolvedModule], metrics: ServerMetrics
+) -> RayServing:
+    """Ray mode: a Serve deployment per module on the cluster (Ray is imported only here)."""
+    from hubserving.ray.plan import plan_for
+    from hubserving.ray.predictor import RayServing
+
+    assert config.ray is not None
+    plans = [
+        plan_for(
+            m.spec(),
+            m.config.replicas,
+            m.config.resources,
+            config.workers_of(m.config),
+            config.on_gpu(m.config),
+        )
+        for m in resolved
+    ]
+    return RayServing(
+        config.ray,
+        config.port,
+        plans,
+        config.timeout_s,
+        config.queue_size,
+        on_retry=lambda module: metrics.retries.labels(module).inc(),
+    )
+
+
+def _build_state(
+    config: ServerConfig, resolved: list[ResolvedModule], home: HubHome
+) -> tuple[ServingState, LocalPredictor | RayServing]:
+    """The predictor (a worker pool per module, or Ray deployments), its control, metrics and access log."""
     metrics = ServerMetrics(m.config.name for m in resolved)
-    template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
-    predictor = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
+    predictor: LocalPredictor | RayServing
+    control = None
+    if config.ray is not None:
+        predictor = _ray_predictor(config, resolved, metrics)
+    else:
+        template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
+        predictor = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
+        modules = {m.config.name: m for m in resolved}
+        control = ServerControl(config, home, predictor, modules, on_event=metrics.module_event)
     metrics.watch_queue(
         lambda module: predictor.depth.get(module, 0), predictor.ready_workers, predictor.module_ready_workers
     )
-    modules = {m.config.name: m for m in resolved}
-    control = ServerControl(config, home, predictor, modules, on_event=metrics.module_event)
     access_log = (
         AccessLog(home.access_log(config.port), config.log_format == "json") if config.access_log else None
     )
-    return ServingState(
+    state = ServingState(
         config, predictor, metrics, access_log, control=control, control_token=secrets.token_urlsafe(32)
     )
+    return state, predictor
 
 
 async def _reload_all(control: ServerControl) -> None:
@@ -188,9 +236,8 @@ async def run_server(
 ) -> int:
     """Serve until a signal; return the process exit code."""
     started = time.time()
-    state = _build_state(config, resolved, home)
-    predictor, control = state.predictor, state.control
-    assert isinstance(predictor, LocalPredictor) and control is not None
+    state, predictor = _build_state(config, resolved, home)
+    control = state.control
     server = _front(state)
     stop_requested = asyncio.Event()
 
@@ -208,7 +255,8 @@ async def run_server(
 
     def write_pid_record() -> None:
         """The record ``stop``, ``status`` and ``hub uninstall`` read: written when ready, and on changes."""
-        names = [str(module.source) for module in control.modules.values()]
+        served = control.modules.values() if control is not None else resolved
+        names = [str(module.source) for module in served]
         token = state.control_token
         write_record(home, PidRecord.for_this_process(names, config.port, config.host, started, token))
 
@@ -222,7 +270,10 @@ async def run_server(
             from hubserving.v2.grpc_server import start_grpc
 
             grpc_server = await start_grpc(state)
-        await predictor.start(module_plans(config, resolved))
+        if isinstance(predictor, LocalPredictor):
+            await predictor.start(module_plans(config, resolved))
+        else:
+            await predictor.start()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(predictor.wait_ready())
         stopping = asyncio.create_task(stop_requested.wait())
@@ -233,10 +284,13 @@ async def run_server(
             exit_code = 1
         elif waiting.done():
             write_pid_record()
-            control.on_event = on_module_event
-            loop.add_signal_handler(signal.SIGHUP, lambda: tasks.add(loop.create_task(_reload_all(control))))
-            if config.watch:
-                tasks.add(loop.create_task(watch_modules(control, stop_requested)))
+            if control is not None:  # local workers; in Ray mode, redeploy to update
+                control.on_event = on_module_event
+                loop.add_signal_handler(
+                    signal.SIGHUP, lambda: tasks.add(loop.create_task(_reload_all(control)))
+                )
+                if config.watch:
+                    tasks.add(loop.create_task(watch_modules(control, stop_requested)))
             _banner(config, resolved, out, time.time() - started)
         else:
             waiting.cancel()

@@ -45,6 +45,7 @@ OPERATIONAL_FLAGS = {
     "admin": "admin",
     "reload": "reload",
     "log_format": "log_format",
+    "ray": "ray",
 }
 
 
@@ -135,6 +136,13 @@ def register(commands: Any) -> None:
         "--reload",
         action="store_true",
         help="for module authors: reload a module (rolling, no dropped request) when its folder changes",
+    )
+    start.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="serve on a Ray cluster: auto (this machine's, or RAY_ADDRESS), host:6379, ray://host:10001, "
+        "or local (start one here); needs the ray extra",
     )
     start.add_argument(
         "--detach",
