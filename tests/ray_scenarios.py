@@ -229,6 +229,8 @@ def phase_failover(address: str, home: Path, remove_second_node: Callable[[], No
     result: dict[str, Any] = {}
     try:
         result["start_s"] = wait_for(server.ready, START_TIMEOUT_S)
+        # /ready is 200 with one running replica; the second may still be starting on the other node.
+        wait_for(lambda: ready_replicas(server) == 2, START_TIMEOUT_S, 0.5)
         result["replicas_per_node"] = replicas_per_node(server)
         answer = server.client.post("/predict/lac", json=BODY)
         result["answer_status"] = answer.status_code
