@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hubserving.errors import ConfigError
+from hubserving.errors import ConfigError, shown_value
 from hubserving.module.requirement import Requirement, looks_like_folder, parse_requirement, parse_version
 from hubserving.ray.settings import ModuleReplicas, ModuleResources, RaySettings
 
@@ -139,19 +139,11 @@ def default_of(name: str) -> Any:
 # Validators, named for what they check. ``key`` is how the message names the setting.
 
 
-def _shown(value: object) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def check_positive_int(value: object, key: str, maximum: int | None = None) -> int:
     """An integer from 1 (to ``maximum``)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum and value > maximum):
         bound = f" up to {maximum}" if maximum else ""
-        raise ConfigError(f"{key} must be a positive integer{bound}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be a positive integer{bound}, not {shown_value(value)}")
     return value
 
 
@@ -163,38 +155,38 @@ def check_positive_number(value: object, key: str, unit: str) -> float:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ConfigError(f"{key} must be a positive number of {unit}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be a positive number of {unit}, not {shown_value(value)}")
     return float(value)
 
 
 def check_wait_ms(value: object, key: str) -> float:
     """A finite number of milliseconds, 0 or more."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{key} must be a number of milliseconds >= 0, not {_shown(value)}")
+        raise ConfigError(f"{key} must be a number of milliseconds >= 0, not {shown_value(value)}")
     return float(value)
 
 
 def check_port(value: object, key: str = "port") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        raise ConfigError(f"{key} must be an integer between 1 and 65535, not {_shown(value)}")
+        raise ConfigError(f"{key} must be an integer between 1 and 65535, not {shown_value(value)}")
     return value
 
 
 def check_flag(value: object, key: str) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, not {_shown(value)}")
+        raise ConfigError(f"{key} must be true or false, not {shown_value(value)}")
     return value
 
 
 def check_host(value: object, key: str = "host") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{key} must be an address like 0.0.0.0 or 127.0.0.1, not {_shown(value)}")
+        raise ConfigError(f"{key} must be an address like 0.0.0.0 or 127.0.0.1, not {shown_value(value)}")
     return value
 
 
 def check_log_format(value: object, key: str = "log_format") -> str:
     if value not in LOG_FORMATS:
-        raise ConfigError(f"{key} must be one of {', '.join(LOG_FORMATS)}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be one of {', '.join(LOG_FORMATS)}, not {shown_value(value)}")
     return str(value)
 
 
@@ -202,7 +194,7 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     """``"0,1"``, ``[0, 1]`` or ``0`` as a tuple of card indices."""
     items: Sequence[object]
     if isinstance(value, bool):
-        raise ConfigError(f'{key} must be card numbers like "0,1", not {_shown(value)}')
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {shown_value(value)}')
     if isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
@@ -210,18 +202,18 @@ def parse_gpu(value: object, key: str = "gpu") -> tuple[int, ...]:
     elif isinstance(value, list):
         items = value
     else:
-        raise ConfigError(f'{key} must be card numbers like "0,1", not {_shown(value)}')
+        raise ConfigError(f'{key} must be card numbers like "0,1", not {shown_value(value)}')
     cards: list[int] = []
     for item in items:
         text = str(item)
         if isinstance(item, bool) or not text.isdigit() or len(text) > 4:
             raise ConfigError(
-                f'{key}: {_shown(item)} is not a card number; use non-negative integers like "0,1"'
+                f'{key}: {shown_value(item)} is not a card number; use non-negative integers like "0,1"'
             )
         cards.append(int(text))
     if not cards or len(cards) > MAX_WORKERS:
         raise ConfigError(
-            f'{key} must list cards like "0,1" (a card twice: two workers share it); got {_shown(value)}'
+            f'{key} must list cards like "0,1" (a card twice: two workers share it); got {shown_value(value)}'
         )
     return tuple(cards)
 
@@ -232,7 +224,9 @@ def parse_cors(value: object, key: str = "cors") -> tuple[str, ...]:
         return ()
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ConfigError(f'{key} must be origins like "https://app.example.com" or "*", not {_shown(value)}')
+        raise ConfigError(
+            f'{key} must be origins like "https://app.example.com" or "*", not {shown_value(value)}'
+        )
     origins = tuple(item.strip().rstrip("/") for item in items if item.strip())
     for origin in origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
@@ -250,7 +244,7 @@ def check_api_key(value: object, key: str = "api_key") -> str | None:
 
 def check_object(value: object, key: str, example: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{key} must be an object like {example}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be an object like {example}, not {shown_value(value)}")
     return value
 
 
@@ -340,7 +334,7 @@ def module_from_entry(name: str, value: object, base_dir: Path | None = None) ->
         requirement = Requirement(requirement.name, parse_version(str(version), f"{key}.init_args.version"))
     directory = init_args.pop("directory", None)
     if directory is not None and (not isinstance(directory, str) or not directory):
-        raise ConfigError(f"{key}.init_args.directory must be a folder path, not {_shown(directory)}")
+        raise ConfigError(f"{key}.init_args.directory must be a folder path, not {shown_value(directory)}")
     folder = None
     if directory:
         folder = Path(directory).expanduser()
@@ -353,7 +347,7 @@ def module_from_entry(name: str, value: object, base_dir: Path | None = None) ->
         workers = check_positive_int(workers, f"{key}.workers", MAX_WORKERS)
     device = entry.get("device")
     if device is not None and device not in DEVICES:
-        raise ConfigError(f'{key}.device must be "cpu" or "gpu", not {_shown(device)}')
+        raise ConfigError(f'{key}.device must be "cpu" or "gpu", not {shown_value(device)}')
     replicas = entry.get("replicas")
     resources = entry.get("resources")
     return ModuleConfig(
@@ -415,7 +409,7 @@ def config_from_json(
     ``spell``: how a key is named in messages (``--port`` on the command line).
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{source} must be a JSON object, not {_shown(data)}")
+        raise ConfigError(f"{source} must be a JSON object, not {shown_value(data)}")
     unknown = set(data) - SERVER_KEYS
     if unknown:
         raise ConfigError(f"{source}: unknown keys {sorted(unknown)}; allowed: {sorted(SERVER_KEYS)}")

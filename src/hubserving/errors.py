@@ -6,6 +6,7 @@ a request (the front, the pool, the worker's handler) takes its HTTP status from
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 
 
@@ -116,3 +117,12 @@ class ModuleInUse(InstallError):
 
 class ModuleRunError(HubServingError):
     """``hub run``: the module's serving method raised."""
+
+
+def shown_value(value: object) -> str:
+    """A value as an error message quotes it: its JSON, cut at 60 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -7,13 +7,12 @@ imports Ray. ``hubserving.config`` calls these for the ``"ray"`` key and each mo
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from hubserving.errors import ConfigError
+from hubserving.errors import ConfigError, shown_value
 
 MAX_REPLICAS = 1024
 NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -23,17 +22,9 @@ AUTOSCALING_KEYS = ("min", "max", "initial", "target_ongoing_requests", *TIMINGS
 RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory_mb")
 
 
-def _shown(value: object) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _object(value: object, key: str, allowed: tuple[str, ...], example: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{key} must be an object like {example}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be an object like {example}, not {shown_value(value)}")
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise ConfigError(f"{key} has unknown keys {unknown}; allowed: {', '.join(allowed)}")
@@ -42,7 +33,9 @@ def _object(value: object, key: str, allowed: tuple[str, ...], example: str) -> 
 
 def _count(value: object, key: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_REPLICAS:
-        raise ConfigError(f"{key} must be an integer from {minimum} to {MAX_REPLICAS}, not {_shown(value)}")
+        raise ConfigError(
+            f"{key} must be an integer from {minimum} to {MAX_REPLICAS}, not {shown_value(value)}"
+        )
     return value
 
 
@@ -56,7 +49,7 @@ def _number(value: object, key: str, unit: str, allow_zero: bool = True) -> floa
         or (value == 0 and not allow_zero)
     ):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{key} must be a number of {unit} {bound}, not {_shown(value)}")
+        raise ConfigError(f"{key} must be a number of {unit} {bound}, not {shown_value(value)}")
     return float(value)
 
 
@@ -65,7 +58,7 @@ def check_address(value: object, key: str) -> str:
     if not isinstance(value, str) or not value or any(ch.isspace() for ch in value):
         raise ConfigError(
             f'{key} must be a Ray address: "auto", "local", "ray://host:10001" or "host:6379"; '
-            f"not {_shown(value)}"
+            f"not {shown_value(value)}"
         )
     if value in ("auto", "local"):
         return value
@@ -97,7 +90,7 @@ class RaySettings:
         if not isinstance(namespace, str) or not NAMESPACE.fullmatch(namespace):
             raise ConfigError(
                 f"{key}.namespace must be letters, digits, '_', '.' or '-' (at most 63), "
-                f"not {_shown(namespace)}"
+                f"not {shown_value(namespace)}"
             )
         return cls(address, namespace)
 
@@ -201,7 +194,7 @@ class ModuleResources:
             isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < 1
         ):
             raise ConfigError(
-                f"{key}.memory_mb must be a positive whole number of MB, not {_shown(memory_mb)}"
+                f"{key}.memory_mb must be a positive whole number of MB, not {shown_value(memory_mb)}"
             )
         return cls(num_cpus, num_gpus, memory_mb)
 
