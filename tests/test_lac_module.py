@@ -140,6 +140,17 @@ def test_corpus_equals_lac(lac: Lac, reference: Any) -> None:
     assert_same_as_lac(lac, reference, texts)
 
 
+def test_corpus_equals_lac_without_onednn(reference: Any) -> None:
+    """``onednn=False`` runs Paddle's plain kernels (the lowest latency for one sentence), same answers."""
+    texts = read_sentences() + EDGE_TEXTS
+    assert_same_as_lac(Lac(onednn=False), reference, texts)
+
+
+def test_onednn_must_be_true_or_false() -> None:
+    with pytest.raises(ValueError, match="onednn must be true or false, got 'false'"):
+        Lac(onednn="false")  # type: ignore[arg-type]
+
+
 def test_results_do_not_depend_on_batching(lac: Lac) -> None:
     texts = read_sentences()[::3]
     together = lac.cut(texts=texts)

@@ -55,7 +55,7 @@ class RequestIdHeader:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or sets_own_id(scope):
             await self.app(scope, receive, send)
             return
 
@@ -67,6 +67,12 @@ class RequestIdHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def sets_own_id(scope: Scope) -> bool:
+    """``POST /predict/<module>`` sets (and logs) its own id: the hot path skips the wrapper."""
+    path: str = scope["path"]
+    return scope["method"] == "POST" and path.startswith(PREFIX)
 
 
 def info_routes() -> list[BaseRoute]:

@@ -10,23 +10,36 @@ inside a body, open for good. Here a connection must send whole headers within
 ``header_timeout_s`` of its start (or of the next request's first byte), and a body may pause at
 most ``body_timeout_s``; a request on a connection beyond ``max_connections`` is answered 503 with
 the envelope. (uvicorn's ``limit_concurrency`` answers plain text without ``Retry-After``.)
+A connection holds one deadline timer, re-armed when it fires rather than on every request: two
+timers made and cancelled per request cost more than the rest of the connection handling.
+
+One write per response: uvicorn writes a response's head and its body with two system calls (two
+TCP segments, each waking the client); here the head waits for the body and both leave together.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import ClassVar, cast
+import enum
+from typing import Any, ClassVar, cast
 
 import httptools
 from uvicorn._types import ASGI3Application
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from hubserving.config import ServerConfig
 from hubserving.http.limits import ConnectionLimits, refuse_over_limit
 
 OFFER_HEADERS = frozenset({b"upgrade", b"http2-settings"})
 OFFER_TOKENS = frozenset({b"upgrade", b"http2-settings"})
+
+
+class Phase(enum.Enum):
+    """Which deadline a connection is under."""
+
+    HEADERS = "headers"  # from its start, or the next request's first byte, to the whole headers
+    BODY = "body"  # the longest pause inside a request body
+    IDLE = "idle"  # a request being answered, or keep-alive between requests: uvicorn's own timeout
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -38,8 +51,10 @@ class HttpProtocol(HttpToolsProtocol):
     limits: ClassVar[ConnectionLimits]
     ignoring_upgrade = False
     offer_method = b"GET"
-    deadline: asyncio.TimerHandle | None = None  # the header or the body deadline, whichever runs
-    body_seen_at = 0.0  # loop time of the body's last bytes
+    phase = Phase.HEADERS
+    phase_since = 0.0  # loop time the phase began (for a body: of its last bytes)
+    deadline: asyncio.TimerHandle | None = None  # fires at deadline_at, then checks the phase
+    deadline_at = 0.0
 
     @classmethod
     def configured(cls, config: ServerConfig) -> type[HttpProtocol]:
@@ -48,7 +63,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm(self.limits.header_timeout_s, self._headers_overdue)
+        self._enter(Phase.HEADERS, self.limits.header_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -56,8 +71,8 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self.deadline is None:  # the next request of a kept-alive connection
-            self._arm(self.limits.header_timeout_s, self._headers_overdue)
+        if self.phase is Phase.IDLE:  # the next request of a kept-alive connection
+            self._enter(Phase.HEADERS, self.limits.header_timeout_s)
 
     def on_headers_complete(self) -> None:
         # llhttp decides on the upgrade only after this callback, so read the offer from the headers.
@@ -65,21 +80,24 @@ class HttpProtocol(HttpToolsProtocol):
             self.ignoring_upgrade = True  # the request runs once replayed without the offer
             self.offer_method = self.parser.get_method()
             return
-        self.body_seen_at = self.loop.time()
-        self._arm(self.limits.body_timeout_s, self._body_check)
+        self._enter(Phase.BODY, self.limits.body_timeout_s)
+        previous = self.cycle
         if len(self.connections) > self.limits.max_connections:
             self._start_with(cast(ASGI3Application, refuse_over_limit))
         else:
             super().on_headers_complete()
+        if self.cycle is not previous and self.scope["method"] != "HEAD":  # HEAD: no body to wait for
+            self.cycle.transport = cast(asyncio.Transport, HeadWithBody(self.transport, self.cycle))
 
     def on_body(self, body: bytes) -> None:
-        self.body_seen_at = self.loop.time()
+        if self.phase is Phase.BODY:
+            self.phase_since = self.loop.time()
         if not self.ignoring_upgrade:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if not self.ignoring_upgrade:
-            self._disarm()
+            self.phase = Phase.IDLE
             super().on_message_complete()
 
     def data_received(self, data: bytes) -> None:
@@ -105,33 +123,44 @@ class HttpProtocol(HttpToolsProtocol):
         finally:
             self.app = own
 
-    def _arm(self, delay_s: float, callback: Callable[[], None]) -> None:
+    def _enter(self, phase: Phase, timeout_s: float) -> None:
+        """Start a phase; the timer moves only when it would fire after the phase's deadline."""
+        now = self.loop.time()
+        self.phase, self.phase_since = phase, now
+        if self.deadline is None or self.deadline_at > now + timeout_s:
+            self._arm_at(now + timeout_s)
+
+    def _arm_at(self, when: float) -> None:
         self._disarm()
-        self.deadline = self.loop.call_later(delay_s, callback)
+        self.deadline_at = when
+        self.deadline = self.loop.call_at(when, self._deadline_reached)
 
     def _disarm(self) -> None:
         if self.deadline is not None:
             self.deadline.cancel()
             self.deadline = None
 
-    def _headers_overdue(self) -> None:
+    def _deadline_reached(self) -> None:
+        """The timer fired: close the connection if its phase is overdue, else wait for the phase's end."""
         self.deadline = None
-        self.logger.debug("closing a connection whose request headers did not arrive in time")
+        if self.phase is Phase.IDLE:
+            return
+        now = self.loop.time()
+        if self.phase is Phase.HEADERS:
+            due = self.phase_since + self.limits.header_timeout_s
+        else:
+            if self.flow.read_paused:  # the server stopped reading: the pause is not the client's
+                self.phase_since = now
+            due = self.phase_since + self.limits.body_timeout_s
+        if due > now:
+            self._arm_at(due)
+            return
+        what = "request headers did not arrive" if self.phase is Phase.HEADERS else "request body stalled"
+        self.logger.debug("closing a connection whose %s in time", what)
         self.transport.close()
 
-    def _body_check(self) -> None:
-        self.deadline = None
-        now = self.loop.time()
-        if self.flow.read_paused:  # the server stopped reading: the pause is not the client's
-            self.body_seen_at = now
-        remaining_s = self.body_seen_at + self.limits.body_timeout_s - now
-        if remaining_s > 0:
-            self._arm(remaining_s, self._body_check)
-        else:
-            self.logger.debug("closing a connection whose request body stalled")
-            self.transport.close()
-
     def handle_websocket_upgrade(self) -> None:
+        self.phase = Phase.IDLE
         self._disarm()  # the connection is the WebSocket protocol's from here on
         super().handle_websocket_upgrade()
 
@@ -156,3 +185,40 @@ class HttpProtocol(HttpToolsProtocol):
         self.ignoring_upgrade = False
         self.parser = httptools.HttpRequestParser(self)
         self.data_received(b"\r\n".join(lines) + b"\r\n\r\n" + rest)
+
+
+class HeadWithBody:
+    """One response's transport, as uvicorn's ``RequestResponseCycle`` sees it: the status line and
+    headers are held until the first body bytes, and both go out in one write.
+
+    Only the first write after the response started is held (a ``100 Continue`` goes out at once);
+    closing sends what is held. HEAD responses, which write no body, are not wrapped.
+    """
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.head: bytes | None = None
+        self.head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self.head is not None:
+            head, self.head = self.head, None
+            self.transport.writelines((head, data))
+        elif not self.head_seen and self.cycle.response_started:
+            self.head_seen = True
+            self.head = data
+        else:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.head is not None:
+            head, self.head = self.head, None
+            self.transport.write(head)
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)

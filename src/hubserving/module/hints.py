@@ -60,9 +60,8 @@ def _list_of(item: Check | None) -> Check:
             return f"{path} is {json_kind(value)}"
         if item is not None:
             for index, element in enumerate(value):
-                problem = item(element, f"{path}[{index}]")
-                if problem is not None:
-                    return problem
+                if item(element, path) is not None:  # the element's own path only for the message
+                    return item(element, f"{path}[{index}]")
         return None
 
     return check
@@ -84,9 +83,9 @@ def _dict_of(item: Check | None) -> Check:
 
 def _any_of(options: Sequence[Check]) -> Check:
     def check(value: Any, path: str) -> str | None:
+        if any(option(value, path) is None for option in options):
+            return None  # the usual case, decided without writing any message
         problems = [option(value, path) for option in options]
-        if any(problem is None for problem in problems):
-            return None
         deepest = [
             problem for problem in problems if problem is not None and not problem.startswith(path + " ")
         ]

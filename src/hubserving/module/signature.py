@@ -6,6 +6,7 @@ into a check, so a wrong type is a 400 naming the argument before the module run
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import typing
@@ -38,11 +39,11 @@ class Signature:
     accepts_any_keyword: bool
     checks: Mapping[str, Check] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(parameter.name for parameter in self.parameters)
 
-    @property
+    @functools.cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(parameter.name for parameter in self.parameters if parameter.required)
 

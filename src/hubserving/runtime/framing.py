@@ -1,4 +1,9 @@
-"""The front's side of a worker socket: an asyncio protocol that splits frames."""
+"""The front's side of a worker socket: an asyncio protocol that splits frames.
+
+Messages sent during one turn of the event loop leave together, in one write at the end of the turn:
+under load many requests reach the same worker in one turn, and one system call (and one wake-up of
+the worker) for all of them costs less than one each.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class FrameProtocol(asyncio.Protocol):
         self.on_closed = on_closed
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.outbox: list[bytes | bytearray] = []  # frames (in parts) waiting for the end of this turn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
@@ -39,9 +45,20 @@ class FrameProtocol(asyncio.Protocol):
         self.on_closed()
 
     def send(self, message: object) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.writelines(wire.encode_parts(message))
+        """Queue ``message``; it is written with the others of this turn of the loop."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.outbox += wire.encode_parts(message)
+
+    def flush(self) -> None:
+        """Write what is queued, in one system call."""
+        parts, self.outbox = self.outbox, []
+        if parts and self.transport is not None and not self.transport.is_closing():
+            self.transport.writelines(parts)
 
     def close(self) -> None:
         if self.transport is not None:
+            self.flush()
             self.transport.close()

@@ -29,7 +29,7 @@ class BatchPolicy:
     max_wait_s: float = 0.0
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: field-wise equality made ``handle`` quadratic
 class _Pending:
     """A decoded request waiting for its call."""
 
@@ -61,10 +61,13 @@ class ModuleHandler:
                 pending.append(_Pending(call, self.arguments(call.body)))
             except RequestError as error:
                 pending.append(_Pending(call, {}, self._error_reply(call, error.code, str(error))))
-        waiting = [item for item in pending if item.reply is None]
-        batchable = [item for item in waiting if self._is_batchable(item.kwargs)]
-        for item in waiting:
-            if item not in batchable:
+        batchable: list[_Pending] = []
+        for item in pending:
+            if item.reply is not None:
+                continue
+            if self._is_batchable(item.kwargs):
+                batchable.append(item)
+            else:
                 item.reply = self._call_one(item)
         for group in _group_compatible(batchable, self.batch_arg or ""):
             for chunk in _chunks(group, self.batch_arg or "", self.policy.max_batch_size):

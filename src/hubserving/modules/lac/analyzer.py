@@ -87,8 +87,9 @@ class LexicalAnalyzer:
         customization: Customization | None = None,
         num_threads: int = 1,
         use_gpu: bool = False,
+        onednn: bool = True,
     ) -> None:
-        self._predictor = LacPredictor(assets.model_dir, num_threads, use_gpu)
+        self._predictor = LacPredictor(assets.model_dir, num_threads, use_gpu, onednn)
         self._vocab = Vocab.load(assets.word_dict, assets.tag_dict, assets.q2b_dict)
         self._segmenter = Segmenter.load(assets.segment_dict)
         self._customization = customization
