@@ -80,7 +80,7 @@ def register(commands: Any) -> None:
         "--workers",
         type=int,
         default=None,
-        help=f"worker processes with --use_multiprocess (default 2*cpu_count-1 = {default_workers()})",
+        help=f"worker processes with --use_multiprocess (default: one per core = {default_workers()})",
     )
     start.add_argument("--use_gpu", action="store_true", help="predict on GPU cards (one worker per card)")
     start.add_argument("-i", "--gpu", default=None, help="GPU cards, e.g. 0,1 (default 0)")
