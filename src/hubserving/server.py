@@ -208,7 +208,9 @@ def _build_state(
         predictor = _ray_predictor(config, resolved, metrics)
     else:
         template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
-        predictor = LocalPredictor(template, _pool_settings(config, home, metrics), GRACEFUL_SHUTDOWN_S)
+        settings_for = _pool_settings(config, home, metrics)
+        plans = module_plans(config, resolved)
+        predictor = LocalPredictor(plans, template, settings_for, GRACEFUL_SHUTDOWN_S)
         modules = {m.config.name: m for m in resolved}
         control = ServerControl(config, home, predictor, modules, on_event=metrics.module_event)
     metrics.watch_queue(
@@ -270,10 +272,7 @@ async def run_server(
             from hubserving.v2.grpc_server import start_grpc
 
             grpc_server = await start_grpc(state)
-        if isinstance(predictor, LocalPredictor):
-            await predictor.start(module_plans(config, resolved))
-        else:
-            await predictor.start()
+        await predictor.start()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(predictor.wait_ready())
         stopping = asyncio.create_task(stop_requested.wait())

@@ -50,7 +50,10 @@ SettingsFor = Callable[[ModulePlan, int], PoolSettings]
 class LocalPredictor:
     """Routes each request to its module's pool; adds, removes and reloads pools."""
 
-    def __init__(self, template: WorkerSetup, settings_for: SettingsFor, drain_s: float) -> None:
+    def __init__(
+        self, plans: Sequence[ModulePlan], template: WorkerSetup, settings_for: SettingsFor, drain_s: float
+    ) -> None:
+        self.plans = tuple(plans)  # the modules to start with
         self.template = template  # what every worker's setup shares (GPU use, logs, memory limit)
         self.settings_for = settings_for
         self.drain_s = drain_s
@@ -110,8 +113,8 @@ class LocalPredictor:
         self._next_index += plan.workers
         return pool
 
-    async def start(self, plans: Sequence[ModulePlan]) -> None:
-        for plan in plans:
+    async def start(self) -> None:
+        for plan in self.plans:
             self.pools[plan.name] = self._new_pool(plan)
         for pool in self.pools.values():
             await pool.start()
