@@ -32,6 +32,17 @@ def fake_gpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
 
 
+def ask_together(url: str, workers: int) -> list[dict]:
+    """One request per worker at the same time, each holding its worker: every worker answers one."""
+
+    def ask(_: int) -> dict:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            return dict(client.post("/predict/devices", json={"hold_s": 0.5}).json()["results"])
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(ask, range(workers)))
+
+
 @pytest.mark.usefixtures("fake_gpus")
 def test_one_worker_per_card_each_sees_its_own(hub_home: Path) -> None:
     port = free_port()
@@ -39,12 +50,7 @@ def test_one_worker_per_card_each_sees_its_own(hub_home: Path) -> None:
     with ServerProcess(args, hub_home, port) as server:
         assert len(server.family()) == 3  # the front and one worker per card; --use_multiprocess ignored
 
-        def ask(_: int) -> dict:
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                return dict(client.post("/predict/devices", json={}).json()["results"])
-
-        with ThreadPoolExecutor(8) as pool:
-            reports = list(pool.map(ask, range(40)))
+        reports = ask_together(server.url, 2)
         cards = {report["pid"]: report["cuda_visible_devices"] for report in reports}
         assert sorted(cards.values()) == ["0", "1"]
         assert all(report["use_gpu"] is True and report["omp_num_threads"] == "1" for report in reports)
@@ -86,10 +92,7 @@ def test_workers_share_cards_and_a_cpu_module_sees_none(hub_home: Path, tmp_path
         devices = sorted(w["device"] for w in modules["devices"]["worker_processes"])
         assert devices == ["gpu:0", "gpu:0", "gpu:1", "gpu:1"]
         assert [w["device"] for w in modules["echo"]["worker_processes"]] == ["cpu"]
-        seen = {}
-        for _ in range(40):  # equally idle workers take turns
-            report = server.post("devices", {}).json()["results"]
-            seen[report["pid"]] = report["cuda_visible_devices"]
+        seen = {report["pid"]: report["cuda_visible_devices"] for report in ask_together(server.url, 4)}
         assert sorted(seen.values()) == ["0", "0", "1", "1"]
         banner = server.stdout_path.read_text()
         assert "4 workers on gpu:0, gpu:1" in banner and "1 worker on cpu" in banner

@@ -37,7 +37,7 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 
 def make_worker(sock: socket.socket, **handlers: RecordingHandler) -> Worker:
-    return Worker(sock, sock.makefile("rb"), handlers)  # type: ignore[arg-type]
+    return Worker(sock, handlers)  # type: ignore[arg-type]
 
 
 def replied_ids(sock: socket.socket) -> list[int]:
@@ -58,9 +58,10 @@ def call(i: int, module: str = "fast") -> PredictCall:
 
 def test_takes_everything_that_has_arrived_as_one_batch(pair) -> None:  # type: ignore[no-untyped-def]
     fast = RecordingHandler(BatchPolicy(True, 32, 0.0))
+    front = pair[1]
     worker = make_worker(pair[0], fast=fast)
-    for i in range(5):
-        worker.inbox.put(call(i))
+    for i in range(5):  # five writes, read as one
+        front.sendall(wire.encode(call(i)))
     worker.collect()
     worker.run_due()
     assert fast.batches == [[0, 1, 2, 3, 4]]
@@ -70,9 +71,10 @@ def test_takes_everything_that_has_arrived_as_one_batch(pair) -> None:  # type: 
 def test_a_module_without_a_wait_does_not_wait_for_another_modules_window(pair) -> None:  # type: ignore[no-untyped-def]
     fast = RecordingHandler(BatchPolicy(False, 32, 0.0), batch_arg=None)
     slow = RecordingHandler(BatchPolicy(True, 32, 30.0))
+    front = pair[1]
     worker = make_worker(pair[0], fast=fast, slow=slow)
-    worker.inbox.put(call(1, "slow"))
-    worker.inbox.put(call(2, "fast"))
+    front.sendall(wire.encode(call(1, "slow")))
+    front.sendall(wire.encode(call(2, "fast")))
     worker.collect()
     worker.run_due()
     assert fast.batches == [[2]] and slow.batches == []  # slow's 30 s window is its own
@@ -82,9 +84,10 @@ def test_a_module_without_a_wait_does_not_wait_for_another_modules_window(pair) 
 
 def test_a_full_batch_runs_without_waiting_out_the_window(pair) -> None:  # type: ignore[no-untyped-def]
     slow = RecordingHandler(BatchPolicy(True, 3, 30.0))
+    front = pair[1]
     worker = make_worker(pair[0], slow=slow)
     for i in range(3):
-        worker.inbox.put(call(i, "slow"))
+        front.sendall(wire.encode(call(i, "slow")))
     worker.collect()
     worker.run_due()
     assert slow.batches == [[0, 1, 2]]
@@ -92,10 +95,11 @@ def test_a_full_batch_runs_without_waiting_out_the_window(pair) -> None:  # type
 
 def test_a_window_collects_what_arrives_within_it(pair) -> None:  # type: ignore[no-untyped-def]
     slow = RecordingHandler(BatchPolicy(True, 32, 0.05))
+    front = pair[1]
     worker = make_worker(pair[0], slow=slow)
-    worker.inbox.put(call(1, "slow"))
+    front.sendall(wire.encode(call(1, "slow")))
     worker.collect()
-    worker.inbox.put(call(2, "slow"))
+    front.sendall(wire.encode(call(2, "slow")))
     while not slow.batches:
         worker.collect()
         worker.run_due()
@@ -108,3 +112,24 @@ def test_workers_get_one_math_thread_unless_configured() -> None:
     assert environment["MKL_NUM_THREADS"] == "4" and environment["PATH"] == "/bin"
     assert "CUDA_VISIBLE_DEVICES" not in environment
     assert worker_environment({}, cuda_devices="1")["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_a_call_split_across_reads_waits_for_its_last_byte(pair) -> None:  # type: ignore[no-untyped-def]
+    fast = RecordingHandler(BatchPolicy(True, 32, 0.0))
+    front = pair[1]
+    worker = make_worker(pair[0], fast=fast)
+    frame = wire.encode(PredictCall(7, "fast", b'{"texts": ["' + b"x" * 1000 + b'"]}'))
+    front.sendall(frame[:600])
+    worker.collect()
+    worker.run_due()
+    assert fast.batches == []
+    front.sendall(frame[600:])
+    worker.collect()
+    worker.run_due()
+    assert fast.batches == [[7]] and replied_ids(front) == [7]
+
+
+def test_the_front_closing_its_end_ends_the_worker(pair) -> None:  # type: ignore[no-untyped-def]
+    worker = make_worker(pair[0], fast=RecordingHandler(BatchPolicy(True, 32, 0.0)))
+    pair[1].shutdown(socket.SHUT_WR)
+    assert worker.collect() is False

@@ -22,34 +22,27 @@ class FrameProtocol(asyncio.Protocol):
         self.on_closed = on_closed
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # kept: looking it up is a system call (getpid)
         self.outbox: list[bytes | bytearray] = []  # frames (in parts) waiting for the end of this turn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self.loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        header_size = wire.HEADER.size
-        offset = 0
-        while len(self.buffer) - offset >= header_size:
-            size, kind = wire.HEADER.unpack_from(self.buffer, offset)
-            end = offset + header_size + size
-            if len(self.buffer) < end:
-                break
-            self.on_message(wire.decode(kind, bytes(self.buffer[offset + header_size : end])))
-            offset = end
-        if offset:
-            del self.buffer[:offset]
+        for message in wire.take_frames(self.buffer):
+            self.on_message(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.on_closed()
 
     def send(self, message: object) -> None:
         """Queue ``message``; it is written with the others of this turn of the loop."""
-        if self.transport is None or self.transport.is_closing():
+        if self.transport is None or self.loop is None or self.transport.is_closing():
             return
         if not self.outbox:
-            asyncio.get_running_loop().call_soon(self.flush)
+            self.loop.call_soon(self.flush)
         self.outbox += wire.encode_parts(message)
 
     def flush(self) -> None:

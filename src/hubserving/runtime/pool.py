@@ -81,7 +81,7 @@ class WorkerPool:
         self.ever_ready = False
         self.started = False  # every first worker loaded: from then on a worker that dies is replaced
         self.stopping = False
-        self._turn = 0  # which of equally busy workers goes next
+        self.loop: asyncio.AbstractEventLoop | None = None  # kept: looking it up is a system call (getpid)
 
     # --- what the front reads
 
@@ -109,6 +109,7 @@ class WorkerPool:
         return range(self.settings.first_index, self.settings.first_index + self.settings.count)
 
     async def _spawn(self, index: int, setup: WorkerSetup) -> WorkerProcess:
+        self.loop = asyncio.get_running_loop()
         environment = self.settings.environment_for(index)
         setup = dataclasses.replace(setup, worker_index=index, log=self.settings.log_for(index))
         worker = await spawn_worker(setup, environment, self._on_message, self._on_closed)
@@ -355,12 +356,10 @@ class WorkerPool:
         return ready or [w for w in self.leaving if w.state is WorkerState.RETIRING and w.takes_requests]
 
     def _choose(self) -> WorkerProcess | None:
-        """The least busy of the takers, equals taking turns."""
+        """The least busy of the takers; of equals, the first: a worker that just answered has its
+        caches warm, so light traffic stays on one worker and spreads only when it is busy."""
         takers = self._takers()
-        if not takers:
-            return None
-        self._turn = (self._turn + 1) % len(takers)
-        return min(takers[self._turn :] + takers[: self._turn], key=lambda w: len(w.in_flight))
+        return min(takers, key=lambda w: len(w.in_flight)) if takers else None
 
     def _dispatch(self, call: Call) -> None:
         worker = self._choose()
@@ -397,7 +396,7 @@ class WorkerPool:
             return failure_reply(Code.OVERLOADED, message)
         if not self.ever_ready or self.stopping:
             return failure_reply(Code.NOT_READY, f"{self.name} is loading (or unloading); retry shortly")
-        loop = asyncio.get_running_loop()
+        loop = self.loop or asyncio.get_running_loop()
         call = Call(next(_request_ids), body, loop.create_future())
         self.depth += 1
         expiry = loop.call_later(self.settings.timeout_s, self._expire, call)

@@ -50,6 +50,22 @@ def decode(kind: int, payload: bytes) -> Any:
     return pickle.loads(payload)
 
 
+def take_frames(buffer: bytearray) -> list[Any]:
+    """The messages of the whole frames at the start of ``buffer``, removed from it; a partial frame stays."""
+    messages = []
+    offset = 0
+    while len(buffer) - offset >= HEADER.size:
+        size, kind = HEADER.unpack_from(buffer, offset)
+        end = offset + HEADER.size + size
+        if len(buffer) < end:
+            break
+        messages.append(decode(kind, bytes(buffer[offset + HEADER.size : end])))
+        offset = end
+    if offset:
+        del buffer[:offset]
+    return messages
+
+
 def read_frame(stream: BinaryIO) -> Any | None:
     """Block until one message arrives on a buffered stream (``socket.makefile("rb")``); None at its end."""
     header = stream.read(HEADER.size)

@@ -1,9 +1,10 @@
-"""A model worker process: loads every module, then answers calls from the front over a socket.
+"""A model worker process: loads its module, then answers calls from the front over a socket.
 
-Started by the pool as ``python -m hubserving.runtime.worker <fd>``. A receiver thread queues
-incoming calls; the main thread takes everything that has arrived and lets each module's handler
-batch what is compatible. A module with a batching wait (``max_wait_ms``) holds its calls for that
-long after the first arrives; the others run at once: each module waits only its own window.
+Started by the pool as ``python -m hubserving.runtime.worker <fd>``. One thread: it waits for the
+socket, takes every call that has arrived (one read for all of them) and lets each module's handler
+batch what is compatible; calls that arrive while a model runs wait in the socket for the next turn.
+A module with a batching wait (``max_wait_ms``) holds its calls for that long after the first
+arrives; the others run at once: each module waits only its own window.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
-import queue
+import select
 import signal
 import socket
 import sys
-import threading
 import time
-from typing import BinaryIO
 
 from hubserving.errors import HubServingError
 from hubserving.hub.errortrace import own_traceback
@@ -37,6 +37,8 @@ from hubserving.runtime.messages import (
 )
 
 logger = logging.getLogger("hubserving.worker")
+
+READ_SIZE = 1 << 18  # bytes a read takes from the socket at most
 
 
 def build_handler(spec: ModuleSpec, use_gpu: bool) -> ModuleHandler:
@@ -90,45 +92,44 @@ class Worker:
     def __init__(
         self,
         sock: socket.socket,
-        stream: BinaryIO,
         handlers: dict[str, ModuleHandler],
         memory_limit_mb: int | None = None,
     ) -> None:
         self.sock = sock
         self.memory_limit_mb = memory_limit_mb
         self.retiring = False
-        self.stream = stream
         self.handlers = handlers
-        self.inbox: queue.SimpleQueue[PredictCall | None] = queue.SimpleQueue()
+        self.received = bytearray()  # bytes read from the front, up to the end of the last whole frame
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
         self.pending: dict[str, list[PredictCall]] = {}
         self.deadlines: dict[str, float] = {}  # per module: when its waiting calls run
 
     def send(self, *messages: object) -> None:
-        """One write for all of them; only the main thread sends (the receiver thread only reads)."""
+        """One write for all of them."""
         self.sock.sendall(b"".join(wire.encode(message) for message in messages))
 
-    def receive_forever(self) -> None:
-        """Receiver thread: queue calls; the front closing the socket ends the process."""
-        while True:
-            message = wire.read_frame(self.stream)
-            if message is None:
-                os._exit(0)
-            self.inbox.put(message)
+    def collect(self) -> bool:
+        """Wait for a call (no longer than the nearest module's deadline), then take all that arrived.
 
-    def collect(self) -> None:
-        """Wait for a call (no longer than the nearest module's deadline), then take all that arrived."""
+        False when the front has closed the socket: this worker is done.
+        """
         timeout = max(0.0, min(self.deadlines.values()) - time.monotonic()) if self.deadlines else None
-        try:
-            item = self.inbox.get(timeout=timeout)
-        except queue.Empty:
-            return
-        while item is not None or not self.inbox.empty():
-            if item is not None:
-                self._add(item)
+        if not self.poller.poll(None if timeout is None else math.ceil(timeout * 1000)):
+            return True
+        while True:
             try:
-                item = self.inbox.get_nowait()
-            except queue.Empty:
-                return
+                data = self.sock.recv(READ_SIZE, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not data:
+                return False
+            self.received += data
+            if len(data) < READ_SIZE:
+                break  # the socket is empty (or nearly): no second read for nothing
+        for message in wire.take_frames(self.received):
+            self._add(message)
+        return True
 
     def _add(self, call: PredictCall) -> None:
         """Queue a call under its module; a module's first call sets when the module's calls run."""
@@ -166,17 +167,21 @@ class Worker:
             self.send(WorkerRetiring(os.getpid(), rss_mb))
 
     def serve_forever(self) -> None:
-        threading.Thread(target=self.receive_forever, name="hub-receiver", daemon=True).start()
-        while True:
-            self.collect()
+        while self.collect():
             self.run_due()
+        os._exit(0)  # the front closed the socket; no interpreter teardown (the model's threads)
 
 
 def run(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the front's to handle
     sock = socket.socket(fileno=fd)
-    stream = sock.makefile("rb")
-    setup = wire.read_frame(stream)
+    received = bytearray()
+    while not (messages := wire.take_frames(received)):
+        data = sock.recv(READ_SIZE)
+        if not data:
+            sys.exit(0)  # the front gave up before sending the setup
+        received += data
+    setup = messages[0]  # the front sends nothing else before this worker is ready
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
     configure_logging(setup.log or LogSettings(None, ""))
@@ -187,7 +192,7 @@ def run(fd: int) -> None:
         except Exception as error:
             report_failure(sock, spec, error)
             sys.exit(1)
-    worker = Worker(sock, stream, handlers, setup.memory_limit_mb)
+    worker = Worker(sock, handlers, setup.memory_limit_mb)
     try:
         worker.send(WorkerReady(os.getpid(), tuple(describe(h) for h in handlers.values())))
     except OSError:  # the front gave up on the start (another worker failed) while this one loaded

@@ -90,6 +90,10 @@ class LexicalAnalyzer:
         onednn: bool = True,
     ) -> None:
         self._predictor = LacPredictor(assets.model_dir, num_threads, use_gpu, onednn)
+        # A piece alone runs faster on Paddle's plain kernels (0.17 vs 0.22 ms for a short sentence; the
+        # median of the corpus's sentences 0.87 vs 1.16 ms): with oneDNN, a second network for it.
+        plain = onednn and not use_gpu
+        self._alone = LacPredictor(assets.model_dir, num_threads, onednn=False) if plain else self._predictor
         self._vocab = Vocab.load(assets.word_dict, assets.tag_dict, assets.q2b_dict)
         self._segmenter = Segmenter.load(assets.segment_dict)
         self._customization = customization
@@ -112,7 +116,8 @@ class LexicalAnalyzer:
         for item in run:
             ids.extend(item.ids)
             offsets.append(len(ids))
-        tag_ids, bounds = self._predictor.run(ids, offsets)
+        predictor = self._alone if len(run) == 1 else self._predictor
+        tag_ids, bounds = predictor.run(ids, offsets)
         names = self._vocab.tag_names
         return [
             self._decode(item, [names[tag_id] for tag_id in tag_ids[begin:end].tolist()])

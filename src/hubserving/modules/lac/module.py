@@ -59,7 +59,7 @@ class Lac:
     ``user_dict``: path of a custom dictionary (UTF-8, one entry a line, e.g. ``春天/SEASON`` or
     ``花/n 开/v``). ``num_threads``: math threads of the network (1 is fastest per core).
     ``max_texts``, ``max_text_chars``: the most texts a request may hold, and characters a text may have.
-    ``onednn``: run the network's dense layers on oneDNN (faster on batches, slower for one sentence).
+    ``onednn``: run batches on oneDNN (faster for them; a lone sentence runs on plain kernels, faster for it).
     """
 
     def __init__(
