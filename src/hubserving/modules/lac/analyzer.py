@@ -16,6 +16,7 @@ from hubserving.module.decorators import DEFAULT_MAX_BATCH_SIZE
 
 from .assets import LacAssets
 from .customization import Customization
+from .embedding import embedding_free_model
 from .pieces import split_text
 from .predictor import LacPredictor
 from .segmenter import Segmenter
@@ -89,11 +90,13 @@ class LexicalAnalyzer:
         use_gpu: bool = False,
         onednn: bool = True,
     ) -> None:
-        self._predictor = LacPredictor(assets.model_dir, num_threads, use_gpu, onednn)
-        # A piece alone runs faster on Paddle's plain kernels (0.17 vs 0.22 ms for a short sentence; the
-        # median of the corpus's sentences 0.87 vs 1.16 ms): with oneDNN, a second network for it.
-        plain = onednn and not use_gpu
-        self._alone = LacPredictor(assets.model_dir, num_threads, onednn=False) if plain else self._predictor
+        with embedding_free_model(assets.model_dir) as (model, table):
+            self._predictor = LacPredictor(model, table, num_threads, use_gpu, onednn)
+            # A piece alone runs faster on Paddle's plain kernels (0.17 vs 0.22 ms for a short sentence;
+            # the median of the corpus's sentences 0.87 vs 1.16 ms): with oneDNN, a second network for it
+            # (2 MB of weights: the embedding table is shared).
+            plain = onednn and not use_gpu
+            self._alone = LacPredictor(model, table, num_threads, onednn=False) if plain else self._predictor
         self._vocab = Vocab.load(assets.word_dict, assets.tag_dict, assets.q2b_dict)
         self._segmenter = Segmenter.load(assets.segment_dict)
         self._customization = customization

@@ -76,11 +76,18 @@ def make_config(model_dir: Path, num_threads: int, use_gpu: bool, onednn: bool =
 
 
 class LacPredictor:
-    """One loaded network; ``run`` is serialized so threads may share an instance."""
+    """One loaded network, fed rows of the embedding ``table`` (``embedding.py``: ``model_dir`` holds
+    the network without its lookup); ``run`` is serialized so threads may share an instance."""
 
     def __init__(
-        self, model_dir: Path, num_threads: int = 1, use_gpu: bool = False, onednn: bool = True
+        self,
+        model_dir: Path,
+        table: npt.NDArray[np.float32],
+        num_threads: int = 1,
+        use_gpu: bool = False,
+        onednn: bool = True,
     ) -> None:
+        self._table = table
         inference = import_paddle_inference()
         self._predictor = inference.create_predictor(make_config(model_dir, num_threads, use_gpu, onednn))
         self._input = self._predictor.get_input_handle(self._predictor.get_input_names()[0])
@@ -92,10 +99,10 @@ class LacPredictor:
 
         Returns one tag id per token id, and the output's sentence bounds.
         """
-        tokens = np.asarray(ids, dtype=np.int64).reshape(-1, 1)
+        rows = self._table[ids]  # a copy of those rows: what the network's lookup op gave
         with self._lock:
-            self._input.reshape(list(tokens.shape))
-            self._input.copy_from_cpu(tokens)
+            self._input.reshape(list(rows.shape))
+            self._input.copy_from_cpu(rows)
             self._input.set_lod([offsets])
             self._predictor.run()
             tags = self._output.copy_to_cpu().reshape(-1)
