@@ -77,6 +77,9 @@ def test_directory_init_arg_loads_from_a_folder() -> None:
         ({"modules_info": {"lac": {}}, "use_gpu": "yes"}, "use_gpu"),
         ({"modules_info": {"lac": {}}, "prot": 1}, "prot"),
         ({"modules_info": {"lac": {"batching": {"max_batch_size": 0}}}}, "max_batch_size"),
+        ({"modules_info": {"lac": {}}, "worker_nice": 20}, "worker_nice must be an integer from 0 to 19"),
+        ({"modules_info": {"lac": {}}, "worker_nice": -5}, "worker_nice must be an integer from 0 to 19"),
+        ({"modules_info": {"lac": {}}, "worker_nice": "5"}, "worker_nice must be an integer from 0 to 19"),
         ([1, 2], "a JSON object"),
     ],
 )

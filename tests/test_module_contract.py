@@ -103,3 +103,16 @@ def test_a_worker_over_its_memory_ceiling_is_replaced_without_a_failed_request(
         assert pid != first  # the worker went over 1 MB after its call and was replaced
         log = (server.hub_home / "log" / f"serving_{port}.log").read_text(encoding="utf-8")
         assert "over worker_memory_mb: replacing it without dropping requests" in log
+
+
+@pytest.mark.parametrize(("settings", "step"), [({}, 10), ({"worker_nice": 0}, 0), ({"worker_nice": 19}, 19)])
+def test_workers_run_nicer_than_the_front(hub_home: Path, tmp_path: Path, settings: dict, step: int) -> None:
+    """The front keeps taking requests and answering when the workers hold every core."""
+    config = tmp_path / "config.json"
+    port = free_port()
+    config.write_text(json.dumps({"port": port, "modules_info": {"echo": {}}, **settings}))
+    with ServerProcess(["-c", str(config)], hub_home, port) as server:
+        front, *workers = server.family()
+        assert workers
+        assert all(worker.nice() == min(front.nice() + step, 19) for worker in workers)
+        assert server.post("echo", {"texts": ["x"]}).status_code == 200

@@ -96,6 +96,9 @@ class ServerConfig:
     body_timeout_s: float = 30.0  # a request body that stalls this long is dropped
     max_connections: int = 2048  # open connections; beyond: 503
     worker_memory_mb: int = field(default_factory=default_worker_memory_mb)
+    # Workers run this much nicer than the front, which then takes requests and answers at once when
+    # the workers hold every core (one sentence at c=64: +4 % req/s; /health under load 1.9 -> 0.6 ms).
+    worker_nice: int = 10
     grpc_port: int | None = None  # the Open Inference Protocol over gRPC; off unless given
     admin: bool = False  # take management requests (load and unload modules: that runs module code)
     watch: bool = False  # reload a module when its folder changes (for module authors)
@@ -150,6 +153,13 @@ def check_positive_int(value: object, key: str, maximum: int | None = None) -> i
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum and value > maximum):
         bound = f" up to {maximum}" if maximum else ""
         raise ConfigError(f"{key} must be a positive integer{bound}, not {shown_value(value)}")
+    return value
+
+
+def check_nice(value: object, key: str) -> int:
+    """A niceness step from 0 (as the front) to 19 (the lowest priority)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
+        raise ConfigError(f"{key} must be an integer from 0 to 19, not {shown_value(value)}")
     return value
 
 
@@ -394,6 +404,7 @@ SETTINGS: dict[str, tuple[str, Setting]] = {
     "body_timeout_s": ("body_timeout_s", lambda v, k: check_positive_number(v, k, "seconds")),
     "max_connections": ("max_connections", lambda v, k: check_positive_int(v, k, 1_000_000)),
     "worker_memory_mb": ("worker_memory_mb", lambda v, k: check_positive_int(v, k, 16 * 1024 * 1024)),
+    "worker_nice": ("worker_nice", check_nice),
     "grpc_port": ("grpc_port", check_port),
     "admin": ("admin", check_flag),
     "reload": ("watch", check_flag),

@@ -208,7 +208,9 @@ def _build_state(
     if config.ray is not None:
         predictor = _ray_predictor(config, resolved, metrics)
     else:
-        template = WorkerSetup((), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb)
+        template = WorkerSetup(
+            (), config.use_gpu, None, memory_limit_mb=config.worker_memory_mb, nice=config.worker_nice
+        )
         settings_for = _pool_settings(config, home, metrics)
         plans = module_plans(config, resolved)
         predictor = LocalPredictor(plans, template, settings_for, GRACEFUL_SHUTDOWN_S)

@@ -34,6 +34,7 @@ class WorkerSetup:
     log: LogSettings | None = None
     worker_index: int = 0
     memory_limit_mb: int | None = None  # above it after a call, the worker asks to be replaced
+    nice: int = 0  # how much nicer than the front the worker runs
 
 
 @dataclass(frozen=True)

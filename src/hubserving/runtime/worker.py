@@ -185,6 +185,7 @@ def run(fd: int) -> None:
     if not isinstance(setup, WorkerSetup):
         sys.exit("hubserving worker: expected the setup message first")
     configure_logging(setup.log or LogSettings(None, ""))
+    os.nice(setup.nice)  # before the model starts its threads: they inherit it
     handlers: dict[str, ModuleHandler] = {}
     for spec in setup.modules:
         try:
