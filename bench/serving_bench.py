@@ -40,6 +40,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from hubserving.runtime.threads import worker_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 LAC_DIR = ROOT / "src" / "hubserving" / "modules" / "lac"
 PEER_SOURCE = ROOT.parent / "shared" / "peer"
@@ -261,7 +263,7 @@ rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"batch1_per_s": batch1, "batch8_per_s": batch8, "batch32_per_s": batch32,
                   "mixed32_per_s": mixed32, "rss_mb": rss}}))
 """
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = worker_environment(os.environ, None)  # as a worker has it: one math thread, MKL's CPU path
     output = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
     )

@@ -114,6 +114,13 @@ def test_workers_get_one_math_thread_unless_configured() -> None:
     assert worker_environment({}, cuda_devices="1")["CUDA_VISIBLE_DEVICES"] == "1"
 
 
+def test_on_an_amd_cpu_mkl_takes_its_avx2_kernels_unless_the_user_chose() -> None:
+    assert worker_environment({}, None, vendor="AuthenticAMD")["MKL_DEBUG_CPU_TYPE"] == "5"
+    assert "MKL_DEBUG_CPU_TYPE" not in worker_environment({}, None, vendor="GenuineIntel")
+    chosen = worker_environment({"MKL_DEBUG_CPU_TYPE": "2"}, None, vendor="AuthenticAMD")
+    assert chosen["MKL_DEBUG_CPU_TYPE"] == "2"
+
+
 def test_a_call_split_across_reads_waits_for_its_last_byte(pair) -> None:  # type: ignore[no-untyped-def]
     fast = RecordingHandler(BatchPolicy(True, 32, 0.0))
     front = pair[1]
