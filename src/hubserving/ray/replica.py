@@ -18,6 +18,7 @@ from ray.serve.deployment import Application
 from hubserving.ray.plan import RayModulePlan
 from hubserving.runtime.handler import ModuleHandler
 from hubserving.runtime.messages import ModuleDescription, ModuleSpec, PredictCall, PredictReply
+from hubserving.runtime.threads import cpu_kernel_environment
 from hubserving.runtime.worker import build_handler, describe
 
 HEALTH_CHECK_PERIOD_S = 5.0
@@ -28,6 +29,8 @@ class ModuleReplica:
     """One replica of one module: loads it once, then answers request bodies in batches."""
 
     def __init__(self, spec: ModuleSpec, use_gpu: bool) -> None:
+        for variable, value in cpu_kernel_environment().items():  # this node's CPU; before the model loads
+            os.environ.setdefault(variable, value)
         self.handler: ModuleHandler = build_handler(spec, use_gpu)
         self.description = describe(self.handler)
         self._request_ids = itertools.count(1)

@@ -37,6 +37,13 @@ def cpu_vendor() -> str:
     return ""
 
 
+def cpu_kernel_environment(vendor: str | None = None) -> dict[str, str]:
+    """Variables that make the math libraries take this CPU's fast kernels (``vendor``: this machine's
+    by default). Local workers start with them; a Ray replica sets them before it loads its module."""
+    amd = (cpu_vendor() if vendor is None else vendor) == "AuthenticAMD"
+    return {MKL_CPU_TYPE_VARIABLE: MKL_AVX2} if amd else {}
+
+
 def worker_environment(
     base: Mapping[str, str], cuda_devices: str | None, vendor: str | None = None
 ) -> dict[str, str]:
@@ -45,8 +52,8 @@ def worker_environment(
     environment = dict(base)
     for variable in MATH_THREAD_VARIABLES:
         environment.setdefault(variable, "1")
-    if (cpu_vendor() if vendor is None else vendor) == "AuthenticAMD":
-        environment.setdefault(MKL_CPU_TYPE_VARIABLE, MKL_AVX2)
+    for variable, value in cpu_kernel_environment(vendor).items():
+        environment.setdefault(variable, value)
     if cuda_devices is not None:
         environment["CUDA_VISIBLE_DEVICES"] = cuda_devices
     return environment
