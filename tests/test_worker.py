@@ -11,7 +11,7 @@ import pytest
 from hubserving.runtime import wire
 from hubserving.runtime.handler import BatchPolicy
 from hubserving.runtime.messages import PredictCall, PredictReply
-from hubserving.runtime.threads import worker_environment
+from hubserving.runtime.threads import Cpu, this_cpu, worker_environment
 from hubserving.runtime.worker import Worker
 
 
@@ -106,21 +106,6 @@ def test_a_window_collects_what_arrives_within_it(pair) -> None:  # type: ignore
     assert slow.batches == [[1, 2]]
 
 
-def test_workers_get_one_math_thread_unless_configured() -> None:
-    environment = worker_environment({"MKL_NUM_THREADS": "4", "PATH": "/bin"}, cuda_devices=None)
-    assert environment["OMP_NUM_THREADS"] == "1" and environment["OPENBLAS_NUM_THREADS"] == "1"
-    assert environment["MKL_NUM_THREADS"] == "4" and environment["PATH"] == "/bin"
-    assert "CUDA_VISIBLE_DEVICES" not in environment
-    assert worker_environment({}, cuda_devices="1")["CUDA_VISIBLE_DEVICES"] == "1"
-
-
-def test_on_an_amd_cpu_mkl_takes_its_avx2_kernels_unless_the_user_chose() -> None:
-    assert worker_environment({}, None, vendor="AuthenticAMD")["MKL_DEBUG_CPU_TYPE"] == "5"
-    assert "MKL_DEBUG_CPU_TYPE" not in worker_environment({}, None, vendor="GenuineIntel")
-    chosen = worker_environment({"MKL_DEBUG_CPU_TYPE": "2"}, None, vendor="AuthenticAMD")
-    assert chosen["MKL_DEBUG_CPU_TYPE"] == "2"
-
-
 def test_a_call_split_across_reads_waits_for_its_last_byte(pair) -> None:  # type: ignore[no-untyped-def]
     fast = RecordingHandler(BatchPolicy(True, 32, 0.0))
     front = pair[1]
@@ -140,3 +125,29 @@ def test_the_front_closing_its_end_ends_the_worker(pair) -> None:  # type: ignor
     worker = make_worker(pair[0], fast=RecordingHandler(BatchPolicy(True, 32, 0.0)))
     pair[1].shutdown(socket.SHUT_WR)
     assert worker.collect() is False
+
+
+def test_workers_get_one_math_thread_unless_configured() -> None:
+    environment = worker_environment({"MKL_NUM_THREADS": "4", "PATH": "/bin"}, cuda_devices=None)
+    assert environment["OMP_NUM_THREADS"] == "1" and environment["OPENBLAS_NUM_THREADS"] == "1"
+    assert environment["MKL_NUM_THREADS"] == "4" and environment["PATH"] == "/bin"
+    assert "CUDA_VISIBLE_DEVICES" not in environment
+    assert worker_environment({}, cuda_devices="1")["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_on_an_amd_cpu_mkl_takes_the_kernels_of_its_instructions_unless_the_user_chose() -> None:
+    avx512 = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"}
+    zen4 = Cpu("AuthenticAMD", frozenset(avx512))
+    assert worker_environment({}, None, zen4)["MKL_DEBUG_CPU_TYPE"] == "7"
+    zen2 = Cpu("AuthenticAMD", frozenset({"avx2", "fma", "sse4_2"}))
+    assert worker_environment({}, None, zen2)["MKL_DEBUG_CPU_TYPE"] == "5"
+    assert "MKL_DEBUG_CPU_TYPE" not in worker_environment(
+        {}, None, Cpu("AuthenticAMD", frozenset({"sse4_2"}))
+    )
+    assert "MKL_DEBUG_CPU_TYPE" not in worker_environment({}, None, Cpu("GenuineIntel", frozenset(avx512)))
+    assert worker_environment({"MKL_DEBUG_CPU_TYPE": "5"}, None, zen4)["MKL_DEBUG_CPU_TYPE"] == "5"
+
+
+def test_this_cpu_is_read_from_proc() -> None:
+    cpu = this_cpu()
+    assert cpu.vendor and "fpu" in cpu.flags  # every x86-64 CPU lists it
