@@ -90,7 +90,9 @@ class WorkerRetiring:
     rss_mb: int
 
 
-@dataclass(frozen=True)
+# The two messages made for every request are plain slotted classes: a frozen dataclass's __init__
+# sets each field through object.__setattr__ (0.6 vs 0.1 µs), and four are made per request.
+@dataclass(slots=True)
 class PredictCall:
     """One HTTP request for a module: the raw JSON body, decoded in the worker."""
 
@@ -99,7 +101,7 @@ class PredictCall:
     body: bytes | bytearray
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PredictReply:
     """The finished envelope for one request."""
 
