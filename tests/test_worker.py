@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,15 +42,12 @@ def make_worker(sock: socket.socket, **handlers: RecordingHandler) -> Worker:
 
 
 def replied_ids(sock: socket.socket) -> list[int]:
-    sock.setblocking(False)
-    stream = sock.makefile("rb")
-    ids = []
-    try:
-        while (message := wire.read_frame(stream)) is not None:
-            ids.append(message.request_id)
-    except (BlockingIOError, TypeError):
-        pass
-    return ids
+    """The request ids of the replies the worker has written so far."""
+    received = bytearray()
+    with contextlib.suppress(BlockingIOError):
+        while data := sock.recv(65536, socket.MSG_DONTWAIT):
+            received += data
+    return [message.request_id for message in wire.take_frames(received)]
 
 
 def call(i: int, module: str = "fast") -> PredictCall:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 import struct
-from typing import Any, BinaryIO
+from typing import Any
 
 from hubserving.runtime.messages import PredictCall, PredictReply
 
@@ -64,13 +64,3 @@ def take_frames(buffer: bytearray) -> list[Any]:
     if offset:
         del buffer[:offset]
     return messages
-
-
-def read_frame(stream: BinaryIO) -> Any | None:
-    """Block until one message arrives on a buffered stream (``socket.makefile("rb")``); None at its end."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    size, kind = HEADER.unpack(header)
-    payload = stream.read(size)
-    return None if len(payload) < size else decode(kind, payload)
