@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,18 +22,13 @@ from typing import Any
 
 import httpx
 import psutil
+from loadgen import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODULES = ROOT / "tests" / "fixtures" / "modules"
 READY_TIMEOUT_S = 180.0
 STOP_GRACE_S = 15.0
 MB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:

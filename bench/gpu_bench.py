@@ -14,7 +14,6 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from loadgen import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "tests" / "data" / "images" / "face_astronaut.jpg"
@@ -41,12 +41,6 @@ class Cell:
     images_per_s: float
     p50_ms: float
     errors: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def gpu_memory_mb() -> str:

@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import aiohttp
 import grpc
 import httpx
 import psutil
+from loadgen import free_port
 
 from hubserving.v2.generated import open_inference_grpc_pb2 as pb
 from hubserving.v2.generated.open_inference_grpc_pb2_grpc import GRPCInferenceServiceStub
@@ -56,12 +56,6 @@ class Row:
     cpu_ms_per_request: float
     front_cpu_ms_per_request: float  # the HTTP/gRPC front alone
     mean_batch: float  # requests per model call, from the server's hub_batch_size histogram
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:

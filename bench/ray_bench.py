@@ -24,9 +24,7 @@ import datetime
 import json
 import os
 import platform
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,7 @@ from typing import Any
 
 import httpx
 import psutil
+from loadgen import free_port, parse_wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO = ROOT / "tests" / "fixtures" / "modules" / "echo"
@@ -58,12 +57,6 @@ class Cell:
     errors: int
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def marked_cpu_s() -> dict[tuple[int, float], float]:
     """CPU seconds of every process this benchmark started (it carries the mark), by (pid, start)."""
     used: dict[tuple[int, float], float] = {}
@@ -78,35 +71,8 @@ def marked_cpu_s() -> dict[tuple[int, float], float]:
     return used
 
 
-def wrk_script(module: str, folder: Path) -> Path:
-    body = json.dumps(BODIES[module], ensure_ascii=False)
-    path = folder / f"{module}.lua"
-    path.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
-    """req/s, p50 ms, p99 ms, requests, errors (non-2xx and socket errors)."""
-
-    def latency(label: str) -> float:
-        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", output)
-        if match is None:
-            return float("nan")
-        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
-        return float(match.group(1)) * scale
-
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    return rate, latency("50%"), latency("99%"), total, errors
-
-
 def drive(name: str, url: str, module: str, connections: int, duration_s: int, folder: Path) -> Cell:
-    script = wrk_script(module, folder)
+    script = wrk_script(BODIES[module], folder / f"{module}.lua")
     environment = {key: value for key, value in os.environ.items() if key != MARK}
     before = marked_cpu_s()
     output = subprocess.run(

@@ -24,10 +24,8 @@ import datetime
 import json
 import os
 import platform
-import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from loadgen import free_port, parse_wrk, wrk_script
 
 from hubserving.runtime.threads import worker_environment
 
@@ -128,12 +127,6 @@ class Server:
                 continue
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start(name: str, command: list[str], env: dict[str, str], cwd: Path, port: int) -> Server:
     """Start a server in its own process group and wait for its first correct answer."""
     started = time.perf_counter()
@@ -187,35 +180,6 @@ def start_paddlehub() -> Server | str:
     }
     command = ["venv_hub/bin/hub", "serving", "start", "-m", "lac", "-p", str(port), "--use_multiprocess"]
     return start(PADDLEHUB, command, env, built, port)
-
-
-def wrk_script(sentences: int, folder: Path) -> Path:
-    body = json.dumps(BODIES[sentences], ensure_ascii=False).replace("'", "\\'")
-    path = folder / f"post_{sentences}.lua"
-    path.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
-    """req/s, p50 ms, p99 ms, requests, non-2xx + socket errors."""
-
-    def latency(label: str) -> float:
-        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        if not match:
-            return float("nan")
-        return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
-
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = int(bad.group(1)) if bad else 0
-    if socket_errors:
-        errors += sum(int(group) for group in socket_errors.groups())
-    return rate, latency("50"), latency("99"), total, errors
 
 
 def drive(server: Server, script: Path, sentences: int, connections: int, duration_s: int) -> Run:
@@ -417,7 +381,7 @@ def main() -> None:
             else:
                 print(f"PaddleHub: {peer}", flush=True)
             print(f"same answers on every server: {same_answers(servers)}", flush=True)
-            scripts = {sentences: wrk_script(sentences, Path(folder)) for sentences in BODIES}
+            scripts = {n: wrk_script(body, Path(folder) / f"post_{n}.lua") for n, body in BODIES.items()}
             for server in servers:  # warm-up
                 drive(server, scripts[1], 1, 8, 2)
             for turn in range(args.rounds):
