@@ -17,17 +17,14 @@ from hubserving.v2 import typetext
 from hubserving.v2.openapi import document, openapi_routes
 from tests.serverproc import ServerProcess, free_port
 from tests.test_exported_model import build_onnx
-from tests.test_v2_http import ModulePredictor, app_client, module_predictor, serving_state
+from tests.test_v2_http import ModulePredictor, app_client, serving_state, tiny_predictor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "modules"
 
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory: pytest.TempPathFactory) -> ModulePredictor:
-    pytest.importorskip("onnxruntime", reason='onnxruntime is not installed: pip install -e ".[exported]"')
-    folder = tmp_path_factory.mktemp("tiny")
-    build_onnx(folder / "model.onnx")
-    return module_predictor(folder)
+    return tiny_predictor(tmp_path_factory)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from hubserving.v2.generated import open_inference_grpc_pb2 as pb
 from hubserving.v2.generated.open_inference_grpc_pb2_grpc import GRPCInferenceServiceStub
 from hubserving.v2.grpc_server import start_grpc, stop_grpc
 from tests.serverproc import free_port
-from tests.test_v2_http import ModulePredictor, module_predictor, serving_state
+from tests.test_v2_http import ModulePredictor, serving_state, tiny_predictor
 
 grpcclient = pytest.importorskip("tritonclient.grpc.aio", reason="pip install 'tritonclient[http,grpc]'")
 from tritonclient.grpc import InferInput, InferRequestedOutput  # noqa: E402
@@ -33,12 +33,7 @@ API_KEY = "grpc-secret-key"
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory: pytest.TempPathFactory) -> ModulePredictor:
-    from tests.test_exported_model import build_onnx
-
-    pytest.importorskip("onnxruntime", reason='onnxruntime is not installed: pip install -e ".[exported]"')
-    folder = tmp_path_factory.mktemp("tiny")
-    build_onnx(folder / "model.onnx")
-    return module_predictor(folder)
+    return tiny_predictor(tmp_path_factory)
 
 
 @pytest.fixture

@@ -120,11 +120,21 @@ def app_client(state: ServingState, routes: list[BaseRoute] | None = None) -> It
             runner.run(client.http.aclose())
 
 
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a small ONNX model (``model.onnx``)."""
     folder = tmp_path_factory.mktemp("tiny")
     build_onnx(folder / "model.onnx")
     return folder
+
+
+def tiny_predictor(tmp_path_factory: pytest.TempPathFactory) -> ModulePredictor:
+    """``echo``, ``typed`` and ``tiny`` (the small ONNX model), loaded in this process."""
+    return module_predictor(tiny_model(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
