@@ -44,7 +44,15 @@ from typing import Any
 
 import httpx
 import psutil
-from chaos_server import READY_TIMEOUT_S, TEST_MODULES, Server, percentile, running_server, scratch_home
+from chaos_server import (
+    READY_TIMEOUT_S,
+    TEST_MODULES,
+    Server,
+    percentile,
+    run_for,
+    running_server,
+    scratch_home,
+)
 
 OUTAGE_GAP_S = 0.25  # no correct answer for this long, with 16 busy clients: no worker could serve
 OTHER_PREFIX = "other-"  # the `other` module's init_args prefix: its answers cannot pass for echo's
@@ -296,14 +304,7 @@ def soak(server: Server, settings: Settings) -> Tally:
     if settings.pools:
         threads.append(threading.Thread(target=other_loop, args=(server, settings, tally, stop)))
         threads.append(threading.Thread(target=reload_loop, args=(server, settings, tally, stop)))
-    for thread in threads:
-        thread.start()
-    try:
-        stop.wait(settings.duration_s)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
+    run_for(threads, stop, settings.duration_s)
     return tally
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chaos_server import Server, running_server, scratch_home
+from chaos_server import Server, run_for, running_server, scratch_home
 
 SENTENCES = (
     "今天是个好日子",
@@ -331,14 +331,9 @@ def run(server: Server, settings: Settings, expected: dict[str, Any]) -> Tally:
     memory = threading.Thread(target=memory_loop, args=(server, tally, stop))
     memory.start()
     time.sleep(1.5)  # a sample of the workers before the abuse
-    for thread in threads:
-        thread.start()
     try:
-        stop.wait(settings.duration_s)
+        run_for(threads, stop, settings.duration_s)
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
         memory.join()
     tally.memory.append(server.worker_rss_mb())
     tally.during.append("-")

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -130,3 +131,15 @@ def running_server(home: Path, config: dict[str, Any]) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def run_for(threads: Sequence[threading.Thread], stop: threading.Event, duration_s: float) -> None:
+    """Start ``threads``, let them run ``duration_s`` (or until ``stop`` is set), then stop and join them."""
+    for thread in threads:
+        thread.start()
+    try:
+        stop.wait(duration_s)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
