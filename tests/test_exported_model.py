@@ -321,3 +321,13 @@ def test_served_by_name_without_a_folder_says_how_to_serve_one() -> None:
 
     with pytest.raises(ConfigError, match=r"hub serving start -m \./<folder>.*init_args\.model_dir"):
         ExportedModel()
+
+
+def test_integers_outside_the_inputs_type_are_refused_by_name() -> None:
+    import numpy as np
+
+    from hubserving.modules.exported_model.signature import cast
+
+    assert cast("ids", np.array([0, 127]), "int8").dtype == np.int8
+    with pytest.raises(RequestError, match="input 'ids': values out of the range of int8"):
+        cast("ids", np.array([0, 300]), "int8")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hubserving.arrays import fits_integer_type
 from hubserving.v2.errors import V2Error
 
 BYTES = "BYTES"
@@ -161,10 +162,8 @@ def _cast(name: str, given: npt.NDArray[Any], datatype: str) -> npt.NDArray[Any]
     if given.size and given.dtype.kind not in allowed:
         wanted = {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers"}[target.kind]
         raise V2Error(f"input {name!r} is {datatype}: its data must be {wanted}")
-    if target.kind in "iu" and given.size:
-        info = np.iinfo(target)
-        if given.min() < info.min or given.max() > info.max:
-            raise V2Error(f"input {name!r}: values out of the range of {datatype}")
+    if target.kind in "iu" and not fits_integer_type(given, target):
+        raise V2Error(f"input {name!r}: values out of the range of {datatype}")
     return given.astype(target)
 
 

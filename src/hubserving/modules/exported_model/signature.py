@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hubserving.arrays import fits_integer_type
 from hubserving.errors import RequestError
 
 # A dimension: a size, or None / a symbolic name ("batch") when the model accepts any size.
@@ -120,10 +121,8 @@ def cast(name: str, array: npt.NDArray[Any], dtype: str | None) -> npt.NDArray[A
     empty_list = array.size == 0 and array.dtype == np.float64
     if not empty_list and not np.can_cast(array.dtype, target, casting="same_kind"):
         raise RequestError(f"input {name!r} is {target.name}; {array.dtype.name} values cannot be cast to it")
-    if target.kind in "iu" and array.size:
-        info = np.iinfo(target)
-        if array.min() < info.min or array.max() > info.max:
-            raise RequestError(f"input {name!r}: values out of the range of {target.name}")
+    if target.kind in "iu" and not fits_integer_type(array, target):
+        raise RequestError(f"input {name!r}: values out of the range of {target.name}")
     return array.astype(target)
 
 
